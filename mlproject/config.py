@@ -1,0 +1,73 @@
+"""Settings, read once from the environment into a typed, frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+FEATURES: tuple[str, ...] = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+CLASSES: tuple[str, ...] = ("setosa", "versicolor", "virginica")
+MAX_BATCH_ROWS = 10_000
+MAX_MEASUREMENT_CM = 100.0
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the project reads, with the SPEC's defaults.
+
+    Environment variables (each read only here):
+      MLFLOW_TRACKING_URI      tracking server or store URI
+      IRIS_MODEL_NAME          registered model name
+      IRIS_MODEL_ALIAS         alias the scoring side follows
+      IRIS_LOG_STORE_URL       SQLAlchemy URL of the prediction log store
+      SIDECAR_TOKEN            bearer token for write endpoints (no default, ever)
+      SCORING_URL              where the sidecar finds the scoring server
+      IRIS_PREDICTION_LOGGING  "false" turns the pyfunc's logging off (used while
+                               registering, so input-example checks are not traffic)
+      IRIS_MODEL_VERSION       version the scoring process serves, when a supervisor knows it
+    """
+
+    tracking_uri: str = "http://127.0.0.1:5000"
+    model_name: str = "iris-classifier"
+    model_alias: str = "champion"
+    log_store_url: str = "sqlite:///predictions.db"
+    sidecar_token: str | None = None
+    scoring_url: str = "http://127.0.0.1:5001"
+    prediction_logging: bool = True
+    model_version: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``), defaults for the rest."""
+        env = os.environ if environ is None else environ
+        default = cls()
+        return cls(
+            tracking_uri=env.get("MLFLOW_TRACKING_URI") or default.tracking_uri,
+            model_name=env.get("IRIS_MODEL_NAME") or default.model_name,
+            model_alias=env.get("IRIS_MODEL_ALIAS") or default.model_alias,
+            log_store_url=env.get("IRIS_LOG_STORE_URL") or default.log_store_url,
+            sidecar_token=env.get("SIDECAR_TOKEN") or None,
+            scoring_url=(env.get("SCORING_URL") or default.scoring_url).rstrip("/"),
+            prediction_logging=_flag(env.get("IRIS_PREDICTION_LOGGING"), True),
+            model_version=env.get("IRIS_MODEL_VERSION") or None,
+        )
+
+
+# Every variable Settings reads; tests clear these around each test.
+ENV_VARS: tuple[str, ...] = (
+    "MLFLOW_TRACKING_URI",
+    "IRIS_MODEL_NAME",
+    "IRIS_MODEL_ALIAS",
+    "IRIS_LOG_STORE_URL",
+    "SIDECAR_TOKEN",
+    "SCORING_URL",
+    "IRIS_PREDICTION_LOGGING",
+    "IRIS_MODEL_VERSION",
+)

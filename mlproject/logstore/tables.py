@@ -1,0 +1,150 @@
+"""The log store's tables (SQLAlchemy Core), shared by the pyfunc (writes) and the sidecar.
+
+The schema itself is created by the alembic migrations beside this file; these Table
+objects describe it for queries. Change both together: a test compares them.
+
+Tables:
+  predictions     one row per served input row; ``seq`` orders them for keyset paging
+  rejections      one row per refused request, with the reason and the field at fault
+  feedback        the true label of a prediction (one per prediction, replaced on repeat)
+  counters        monotonic Prometheus counters kept by the writer in the same transaction
+                  as the rows they count, so a scrape reads a handful of rows, not the log
+  retrain_jobs    background training jobs; ``active_slot`` is 1 for the one queued or
+                  running job and NULL otherwise, and its UNIQUE constraint is what makes
+                  retraining single-flight across processes and restarts
+  model_switches  every change of the model in service (from, to, when, why, outcome)
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid alias), not BIGINT.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("prediction_id", String(36), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(50), nullable=False),
+    Column("run_id", String(64), nullable=True),
+    Column("request_id", String(200), nullable=True),
+    Column("sepal_length", Float, nullable=False),
+    Column("sepal_width", Float, nullable=False),
+    Column("petal_length", Float, nullable=False),
+    Column("petal_width", Float, nullable=False),
+    Column("prediction", String(32), nullable=False),
+    Column("class_index", Integer, nullable=False),
+    Column("probabilities", JSON, nullable=False),
+    # Time inside predict for the whole request this row came in, in seconds.
+    Column("latency_seconds", Float, nullable=False),
+    Index("ix_predictions_created_at", "created_at"),
+    Index("ix_predictions_model_version_seq", "model_version", "seq"),
+    Index("ix_predictions_prediction_seq", "prediction", "seq"),
+)
+
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(50), nullable=False),
+    Column("request_id", String(200), nullable=True),
+    Column("reason", String(64), nullable=False),
+    Column("field", String(64), nullable=True),
+    Column("row_index", Integer, nullable=True),
+    Column("message", Text, nullable=False),
+    Index("ix_rejections_created_at", "created_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column(
+        "prediction_id",
+        String(36),
+        ForeignKey("predictions.prediction_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("label", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_feedback_updated_at", "updated_at"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("metric", String(100), primary_key=True),
+    # Label set as canonical JSON: json.dumps(labels, sort_keys=True, separators=(",", ":")).
+    Column("labels", String(400), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+retrain_jobs = Table(
+    "retrain_jobs",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("state", String(16), nullable=False),  # queued, running, succeeded, failed
+    Column("active_slot", Integer, nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("params", JSON, nullable=True),
+    Column("log_path", Text, nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("model_version", String(50), nullable=True),
+    Column("promoted", Boolean, nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_retrain_jobs_created_at", "created_at"),
+)
+
+model_switches = Table(
+    "model_switches",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("switched_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("from_version", String(50), nullable=True),
+    Column("to_version", String(50), nullable=False),
+    # switched (now serving), refused (kept the old one), restarted (same version, new process)
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("ix_model_switches_switched_at", "switched_at"),
+)
+
+# Histogram buckets (seconds) for iris_prediction_duration_seconds, kept cumulative in
+# ``counters`` as metric "iris_prediction_duration_seconds_bucket" with label "le".
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)

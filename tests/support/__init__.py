@@ -1,0 +1,1 @@
+"""Helpers the test levels share: free ports, real processes, waiting for HTTP."""

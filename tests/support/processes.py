@@ -1,0 +1,126 @@
+"""Start real servers on ports the OS picks, wait for them, and stop them by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+VENV_BIN = Path(sys.executable).parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment with the venv first on PATH, plus ``extra``."""
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if extra:
+        env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    """A process started by a test, its port and its combined output file."""
+
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        """Send ``sig`` to the process group, wait, then SIGKILL whatever is left."""
+        return stop_process(self.process, sig=sig, timeout=timeout)
+
+
+def start_process(
+    args: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | str | None = None,
+) -> subprocess.Popen:
+    """Start ``args`` in its own session (so the whole group can be stopped) logging to a file."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(
+        list(args),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=dict(env) if env is not None else base_env(),
+        cwd=str(cwd) if cwd else None,
+        start_new_session=True,
+    )
+
+
+def stop_process(
+    process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20.0
+) -> int | None:
+    """Signal the process group, wait up to ``timeout``, then kill the group."""
+    if process.poll() is not None:
+        _kill_group(process.pid, signal.SIGKILL)
+        return process.returncode
+    _kill_group(process.pid, sig)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process.pid, signal.SIGKILL)
+        return process.wait(timeout=10)
+    finally:
+        _kill_group(process.pid, signal.SIGKILL)
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_for_http(
+    url: str,
+    *,
+    timeout: float = 60.0,
+    process: subprocess.Popen | None = None,
+    log_path: Path | None = None,
+    ok_statuses: tuple[int, ...] = (200,),
+) -> None:
+    """Poll ``url`` until it answers one of ``ok_statuses``; fail early if ``process`` died."""
+    deadline = time.monotonic() + timeout
+    last_error: object = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            output = log_path.read_text(errors="replace")[-4000:] if log_path else ""
+            raise RuntimeError(f"process exited with {process.returncode} before {url}:\n{output}")
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code in ok_statuses:
+                return
+            last_error = response.status_code
+        except requests.RequestException as exc:
+            last_error = exc
+        time.sleep(0.2)
+    output = log_path.read_text(errors="replace")[-4000:] if log_path else ""
+    raise TimeoutError(f"{url} not ready after {timeout}s ({last_error}):\n{output}")
