@@ -1,0 +1,44 @@
+"""The Flask sidecar: prediction log, samples, feedback, retraining, health and metrics."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mlproject.logstore import create_store_engine
+
+from .config import SidecarSettings
+from .errors import SidecarError, register_error_handlers
+from .jobs import JobRunner
+from .model_info import ModelInfoSource
+from .monitoring import LogStoreCollector, init_metrics
+from .state import SidecarState, get_state
+from .views import BLUEPRINTS
+
+__all__ = ["SidecarError", "SidecarSettings", "create_app", "get_state"]
+
+
+def create_app(settings: SidecarSettings | None = None) -> Flask:
+    """Build the app; settings default to the environment. Creates this process's engine.
+
+    Call it once per process (gunicorn workers do, as the app is not preloaded).
+    """
+    settings = settings or SidecarSettings.from_env()
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    engine = create_store_engine(settings.project.log_store_url)
+    model_info = ModelInfoSource(engine, settings.project)
+    state = SidecarState(
+        settings=settings,
+        engine=engine,
+        jobs=JobRunner(engine, settings),
+        model_info=model_info,
+    )
+    app.extensions["sidecar"] = state
+    register_error_handlers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    collector = LogStoreCollector(
+        engine, model_info, settings.accuracy_window, gauge_providers=state.gauge_providers
+    )
+    init_metrics(app, collector)
+    return app

@@ -1,0 +1,51 @@
+"""Bearer-token protection for the write endpoints; never falls open."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from flask import current_app, request
+
+from .errors import Unauthorized, Unavailable
+
+F = TypeVar("F", bound=Callable)
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="iris-sidecar"'}
+
+
+def check_bearer_token(configured: str | None, authorization: str | None) -> None:
+    """Raise unless ``authorization`` is ``Bearer <configured>``.
+
+    Without a configured token the endpoint is unavailable (503): an unset
+    SIDECAR_TOKEN must never mean "anyone may write".
+    """
+    if not configured:
+        raise Unavailable(
+            "SIDECAR_TOKEN is not configured on the sidecar, so write endpoints are disabled"
+        )
+    scheme, _, supplied = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not supplied.strip():
+        raise Unauthorized(
+            "this endpoint needs an 'Authorization: Bearer <SIDECAR_TOKEN>' header",
+            headers=_CHALLENGE,
+        )
+    if not hmac.compare_digest(supplied.strip().encode(), configured.encode()):
+        raise Unauthorized(
+            "the bearer token is wrong",
+            headers={"WWW-Authenticate": 'Bearer realm="iris-sidecar", error="invalid_token"'},
+        )
+
+
+def token_required(view: F) -> F:
+    """Decorate a view so it runs only with the configured bearer token."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        settings = current_app.extensions["sidecar"].settings
+        check_bearer_token(settings.project.sidecar_token, request.headers.get("Authorization"))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

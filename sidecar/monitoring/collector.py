@@ -1,0 +1,168 @@
+"""A Prometheus collector over the log store: counters table, live accuracy, model info.
+
+A scrape reads the small ``counters`` table and a few bounded, index-backed queries, so
+its cost does not grow with the number of predictions ever logged.
+
+Extension point: ``gauge_providers`` is a list of callables ``provider(conn) ->
+Iterable[Metric]`` run inside the scrape's connection; drift (``iris_feature_drift_psi``)
+plugs in there from ``sidecar.monitoring.drift``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+
+import sqlalchemy as sa
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+from sqlalchemy.engine import Engine
+
+from mlproject.logstore import read_counters, tables
+
+from ..model_info import ModelInfoSource
+
+logger = logging.getLogger(__name__)
+
+GaugeProvider = Callable[[sa.Connection], Iterable[Metric]]
+
+DURATION = "iris_prediction_duration_seconds"
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "iris_predictions_total": (
+        "Predictions served, by model version and class",
+        ("model_version", "prediction"),
+    ),
+    "iris_prediction_errors_total": ("Rejected prediction requests, by reason", ("reason",)),
+    "iris_feedback_total": ("True labels recorded through POST /feedback", ()),
+    "iris_retrain_jobs_total": ("Finished retrain jobs, by final status", ("status",)),
+    "iris_prediction_log_dropped_total": ("Prediction rows the log writer had to drop", ()),
+}
+_ALWAYS_ZERO = ("iris_feedback_total", "iris_prediction_log_dropped_total")
+
+
+class LogStoreCollector(Collector):
+    """Reads the log store on each scrape; never raises into the exposition."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        model_info: ModelInfoSource,
+        accuracy_window: int,
+        gauge_providers: list[GaugeProvider] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._model_info = model_info
+        self._window = accuracy_window
+        self.gauge_providers: list[GaugeProvider] = (
+            gauge_providers if gauge_providers is not None else []
+        )
+
+    def describe(self) -> list[Metric]:
+        return []  # reading the store at registration time is what we avoid
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("iris_log_store_up", "1 if the last scrape could read the store")
+        try:
+            with self._engine.connect() as conn:
+                metrics = list(counter_metrics(read_counters(conn)))
+                metrics += live_accuracy(conn, self._window)
+                for provider in self.gauge_providers:
+                    metrics += list(provider(conn))
+        except sa.exc.SQLAlchemyError as exc:
+            logger.warning("metrics scrape could not read the log store: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from metrics
+        model = self._model_info.current()
+        info = GaugeMetricFamily(
+            "iris_model_info", "The model in service", labels=["name", "version", "run_id"]
+        )
+        if model.version is not None:
+            info.add_metric([model.name, model.version, model.run_id or ""], 1)
+        yield info
+
+
+def counter_metrics(rows: Iterable[tuple[str, dict, float]]) -> Iterator[Metric]:
+    """Counter families from ``counters`` rows, plus the latency histogram."""
+    by_metric: dict[str, list[tuple[dict, float]]] = defaultdict(list)
+    for metric, labels, value in rows:
+        by_metric[metric].append((labels, value))
+    for name, (documentation, label_names) in COUNTERS.items():
+        family = CounterMetricFamily(name, documentation, labels=list(label_names))
+        samples = by_metric.pop(name, [])
+        if not samples and name in _ALWAYS_ZERO:
+            samples = [({}, 0.0)]
+        for labels, value in samples:
+            family.add_metric([str(labels.get(label, "")) for label in label_names], value)
+        yield family
+    yield duration_histogram(
+        by_metric.pop(f"{DURATION}_bucket", []),
+        sum(value for _, value in by_metric.pop(f"{DURATION}_sum", [])),
+        sum(value for _, value in by_metric.pop(f"{DURATION}_count", [])),
+    )
+    for name in sorted(by_metric):  # counters added later by the writer, exposed as they are
+        if name.endswith("_total") and name.startswith("iris_"):
+            label_names = sorted({key for labels, _ in by_metric[name] for key in labels})
+            family = CounterMetricFamily(name, name.replace("_", " "), labels=label_names)
+            for labels, value in by_metric[name]:
+                family.add_metric([str(labels.get(key, "")) for key in label_names], value)
+            yield family
+
+
+def duration_histogram(
+    buckets: list[tuple[dict, float]], total: float, count: float
+) -> HistogramMetricFamily:
+    """The cumulative buckets as stored, with ``+Inf`` equal to the count."""
+    bounds: dict[float, float] = {}
+    for labels, value in buckets:
+        try:
+            bound = float(labels.get("le", "nan"))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(bound):
+            bounds[bound] = value
+    ordered = [(floatToGoString(bound), bounds[bound]) for bound in sorted(bounds)]
+    ordered.append(("+Inf", count))
+    return HistogramMetricFamily(
+        DURATION,
+        "Time inside the model's predict, per request",
+        buckets=ordered,
+        sum_value=total,
+    )
+
+
+def live_accuracy(conn: sa.Connection, window: int) -> list[Metric]:
+    """Share of correct predictions among the latest ``window`` labelled ones."""
+    p, f = tables.predictions, tables.feedback
+    latest = (
+        sa.select(sa.case((f.c.label == p.c.prediction, 1), else_=0).label("correct"))
+        .select_from(f.join(p, p.c.prediction_id == f.c.prediction_id))
+        .order_by(f.c.updated_at.desc())
+        .limit(window)
+        .subquery()
+    )
+    labelled, correct = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(latest.c.correct)).select_from(latest)
+    ).one()
+    accuracy = GaugeMetricFamily(
+        "iris_live_accuracy",
+        f"Share of correct predictions among the latest {window} labelled ones",
+    )
+    if labelled:
+        accuracy.add_metric([], (correct or 0) / labelled)
+    size = GaugeMetricFamily(
+        "iris_live_accuracy_labelled", "Labelled predictions behind iris_live_accuracy"
+    )
+    size.add_metric([], labelled)
+    return [accuracy, size]

@@ -1,0 +1,12 @@
+"""One blueprint per concern; ``BLUEPRINTS`` is what the app factory registers."""
+
+from __future__ import annotations
+
+from .feedback import bp as feedback
+from .health import bp as health
+from .index import bp as index
+from .logs import bp as logs
+from .retrain import bp as retrain
+from .sample import bp as sample
+
+BLUEPRINTS = (index, health, logs, sample, feedback, retrain)
