@@ -7,7 +7,15 @@ import json
 import pytest
 import yaml
 
-from .conftest import DASHBOARDS_DIR, DATASOURCE_UID, GRAFANA_DIR, PROMETHEUS_DIR
+from .conftest import (
+    DASHBOARDS_DIR,
+    DATASOURCE_UID,
+    GRAFANA_DIR,
+    PROMETHEUS_DIR,
+    assert_succeeded,
+    require_tool,
+    run,
+)
 from .promql import known_metric_names, metric_names
 
 
@@ -118,3 +126,14 @@ def test_dashboard_provider_loads_the_dashboards_folder():
     [provider] = provisioning["providers"]
     assert provider["type"] == "file"
     assert provider["options"]["path"] == "${GRAFANA_DASHBOARDS_DIR}"
+
+
+def test_every_dashboard_query_is_valid_promql(tmp_path):
+    promtool = require_tool("promtool", "parsing the dashboards' PromQL")
+    rules = [
+        {"record": f"dashboard:query_{index}:check", "expr": expr}
+        for index, (_, expr) in enumerate(_dashboard_exprs())
+    ]
+    path = tmp_path / "dashboard_queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    assert_succeeded(run([promtool, "check", "rules", path]))
