@@ -9,25 +9,14 @@ from collections import Counter, deque
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from mlproject.logstore import counters as c
 from mlproject.logstore.batches import Item, commit_batch
 from mlproject.logstore.engine import ensure_schema
+from mlproject.logstore.outage import GiveUp, Outage, is_outage
 from mlproject.logstore.records import PredictionRecord, RejectionRecord
 
 logger = logging.getLogger(__name__)
-
-
-class _GiveUp(Exception):
-    """close() ran out of time while the store was still failing."""
-
-
-def _is_outage(exc: BaseException) -> bool:
-    # Worth retrying the same batch: the store is down, locked, not created or not migrated.
-    if isinstance(exc, OperationalError | InterfaceError | OSError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class LogWriter:
@@ -66,8 +55,7 @@ class LogWriter:
         self._flush_waiters = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._deadline = float("inf")
-        self._outage_since: float | None = None
+        self._outage = Outage(retry_interval, self._stop)
 
     @property
     def backlog(self) -> int:
@@ -123,7 +111,7 @@ class LogWriter:
             if self.backlog or self._owed:
                 self.start()
             thread = self._thread
-            self._deadline = time.monotonic() + timeout
+            self._outage.deadline = time.monotonic() + timeout
             self._stop.set()
             self._cond.notify_all()
         if thread is not None:
@@ -135,7 +123,10 @@ class LogWriter:
         with self._cond:
             backlog = self._queued_rows + self._inflight_rows
             if self._stop.is_set() or backlog + item.rows > self._max_backlog:
-                self._drop(item, "writer closed" if self._stop.is_set() else "backlog full")
+                why = "writer closed" if self._stop.is_set() else "backlog full"
+                self._owed.update(self._drop(item, why))
+                self._owed_gen += 1
+                self._cond.notify_all()
                 return
             self._enqueued += 1
             item.seq, item.queued_at = self._enqueued, time.monotonic()
@@ -145,20 +136,20 @@ class LogWriter:
             if was_empty or self._queued_rows >= self._batch_size:
                 self._cond.notify_all()
 
-    def _drop(self, item: Item, why: str) -> None:
-        # Caller holds the lock. The latency observation is kept: it happened regardless.
+    def _drop(self, item: Item, why: str) -> Counter:
+        """Count ``item`` as dropped (caller holds the lock); returns the counters it owes."""
         self._dropped += item.rows
-        self._owed.update(c.dropped_deltas(item.rows))
+        owed = c.dropped_deltas(item.rows)
         if item.latency_seconds is not None:
-            self._owed.update(c.latency_deltas(item.latency_seconds))
-        self._owed_gen += 1
-        self._cond.notify_all()
+            # The request was served all the same: keep its latency observation.
+            owed.update(c.latency_deltas(item.latency_seconds))
         logger.warning(
             "prediction log %s: dropped %d rows (%d dropped in total)",
             why,
             item.rows,
             self._dropped,
         )
+        return owed
 
     def _run(self) -> None:
         try:
@@ -174,7 +165,7 @@ class LogWriter:
                     self._inflight_rows = 0
                     self._owed_committed_gen = owed_gen
                     self._cond.notify_all()
-        except _GiveUp:
+        except GiveUp:
             logger.error("log store still failing at close; %d rows not committed", self.backlog)
         except Exception:  # the thread must not die silently: say why before it does
             logger.exception("log writer thread crashed; %d rows not committed", self.backlog)
@@ -211,23 +202,18 @@ class LogWriter:
                 # Separately: a migration that cannot run yet is an outage, never a bad row.
                 ensure_schema(self._engine)
             except Exception as exc:  # noqa: BLE001 - whatever the cause, retry later
-                self._note_outage(exc)
-                self._pause()
+                self._outage.failed(exc, self.backlog)
                 continue
             try:
                 commit_batch(self._engine, items, owed, is_retry=is_retry)
             except Exception as exc:
-                if _is_outage(exc):
-                    self._note_outage(exc)
+                if is_outage(exc):
                     is_retry = True
-                    self._pause()
+                    self._outage.failed(exc, self.backlog)
                     continue
                 self._reject_bad(items, owed, exc)
                 return
-            if self._outage_since is not None:
-                down = time.monotonic() - self._outage_since
-                logger.warning("log store reachable again after %.1f s", down)
-                self._outage_since = None
+            self._outage.succeeded()
             return
 
     def _reject_bad(self, items: list[Item], owed: Counter, exc: Exception) -> None:
@@ -238,26 +224,11 @@ class LogWriter:
             self._commit(items[:half], owed, is_retry=True)
             self._commit(items[half:], Counter(), is_retry=True)
             return
+        if not items:
+            logger.error("log store refused a counter update, dropping it: %s", exc)
+            return
         logger.error("log store refused a record, dropping it: %s", exc)
         with self._cond:
-            self._drop(items[0], "unwritable record")
-            self._owed.update(owed)
-
-    def _note_outage(self, exc: BaseException) -> None:
-        if self._outage_since is None:
-            self._outage_since = time.monotonic()
-            logger.warning(
-                "log store unavailable, keeping %d rows queued and retrying every %.1f s: %s",
-                self.backlog,
-                self._retry_interval,
-                str(getattr(exc, "orig", None) or exc).splitlines()[0][:300],
-            )
-
-    def _pause(self) -> None:
-        if not self._stop.is_set():
-            self._stop.wait(self._retry_interval)
-            return
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise _GiveUp
-        time.sleep(min(self._retry_interval, remaining))
+            owed = owed + self._drop(items[0], "unwritable record")
+        # Committed now, inside this batch's turn, so a flush() waiting on it sees the count.
+        self._commit([], owed)
