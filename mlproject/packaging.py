@@ -1,4 +1,4 @@
-"""Package the chosen estimator as the custom pyfunc and register it.
+"""Package the chosen estimator as the custom pyfunc, and log or save it.
 
 Models-from-code: ``python_model`` is the path of ``model_code.py`` and the whole
 ``mlproject`` package travels in ``code_paths``, so the served model needs only its pinned
@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -47,54 +49,49 @@ def pip_requirements() -> list[str]:
 
 def log_and_register(estimator, split: Split, model_name: str, digest: str, candidate: str) -> str:
     """Log the pyfunc in the active run, register it, and return the new version number."""
-    example = split.x_test.head(3).reset_index(drop=True)
     run = mlflow.active_run()
-    with tempfile.TemporaryDirectory() as folder:
-        folder_path = Path(folder)
-        estimator_path = folder_path / "estimator.joblib"
-        joblib.dump(estimator, estimator_path)
-        reference_path = folder_path / "drift_reference.json"
-        reference_path.write_text(json.dumps(build_reference(split.x_train)))
-        example_output = _example_output(estimator, example)
-        with warnings.catch_warnings():
-            # class_index is an int by design; MLflow's hint about NaN in ints does not apply.
-            warnings.simplefilter("ignore", UserWarning)
-            signature = infer_signature(example, example_output, params={"request_id": ""})
-            info = _log_model(
-                estimator_path,
-                reference_path,
-                signature,
-                example,
-                model_name,
-                run.info.run_id if run else None,
-                digest,
-                candidate,
-            )
+    run_id = run.info.run_id if run else None
+    with _model_arguments(estimator, split, model_name, run_id, digest, candidate) as arguments:
+        info = mlflow.pyfunc.log_model(name="model", registered_model_name=model_name, **arguments)
     return str(info.registered_model_version)
 
 
-def _log_model(
-    estimator_path, reference_path, signature, example, model_name, run_id, digest, candidate
-):
-    return mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(MODEL_CODE),
-        code_paths=[str(PACKAGE_DIR)],
-        artifacts={
-            "estimator": str(estimator_path),
-            "drift_reference": str(reference_path),
-        },
-        signature=signature,
-        input_example=example,
-        pip_requirements=pip_requirements(),
-        model_config={
-            "model_name": model_name,
-            "run_id": run_id,
-            "data_digest": digest,
-            "candidate": candidate,
-        },
-        registered_model_name=model_name,
-    )
+def save_model(path: Path, estimator, split: Split, model_name: str, digest: str) -> None:
+    """Save the pyfunc to a local folder, unregistered (for tests and offline use)."""
+    with _model_arguments(estimator, split, model_name, None, digest, "local") as arguments:
+        mlflow.pyfunc.save_model(path=str(path), **arguments)
+
+
+@contextmanager
+def _model_arguments(
+    estimator, split: Split, model_name: str, run_id: str | None, digest: str, candidate: str
+) -> Iterator[dict]:
+    """Keyword arguments shared by log_model and save_model; files live for the block."""
+    example = split.x_test.head(3).reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        # class_index is an int by design (MLflow hints about NaN in ints), and predict's
+        # signature is given explicitly (MLflow hints about type hints): both do not apply.
+        warnings.simplefilter("ignore", UserWarning)
+        estimator_path = Path(folder) / "estimator.joblib"
+        joblib.dump(estimator, estimator_path)
+        reference_path = Path(folder) / "drift_reference.json"
+        reference_path.write_text(json.dumps(build_reference(split.x_train)))
+        yield {
+            "python_model": str(MODEL_CODE),
+            "code_paths": [str(PACKAGE_DIR)],
+            "artifacts": {"estimator": str(estimator_path), "drift_reference": str(reference_path)},
+            "signature": infer_signature(
+                example, _example_output(estimator, example), params={"request_id": ""}
+            ),
+            "input_example": example,
+            "pip_requirements": pip_requirements(),
+            "model_config": {
+                "model_name": model_name,
+                "run_id": run_id,
+                "data_digest": digest,
+                "candidate": candidate,
+            },
+        }
 
 
 def _example_output(estimator, example) -> list[dict]:

@@ -81,3 +81,27 @@ def record_decision(
 
 def _quote(value: str) -> str:
     return value.replace("'", "\\'")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: ``champion`` prints the version the alias points at (exit 1 when none)."""
+    import argparse
+
+    from mlproject.config import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m mlproject.registry")
+    parser.add_argument("command", choices=["champion"])
+    parser.parse_args(argv)
+    settings = Settings.from_env()
+    champion = current_champion(
+        MlflowClient(settings.tracking_uri), settings.model_name, settings.model_alias
+    )
+    if champion is None:
+        print(f"no @{settings.model_alias} for {settings.model_name}")
+        return 1
+    print(champion.version)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -73,14 +73,21 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
     split = split_dataset(dataset, options.test_size, options.seed)
     candidates = parse_candidates(options.candidates)
     with mlflow.start_run(run_name="train") as parent:
-        mlflow.log_params(
+        _log_params_once(
+            parent.info.run_id,
             {
                 "data_path": str(options.data_path),
-                "data_digest": dataset.digest,
                 "test_size": options.test_size,
                 "seed": options.seed,
                 "cv_folds": options.cv_folds,
-                "candidates": ",".join(c.name for c in candidates),
+                "candidates": options.candidates,
+                "register": str(options.register).lower(),
+            },
+        )
+        mlflow.log_params(
+            {
+                "data_digest": dataset.digest,
+                "candidate_set": ",".join(c.name for c in candidates),
                 "train_rows": len(split.train),
                 "test_rows": len(split.test),
             }
@@ -111,6 +118,13 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
             reason=reason,
             data_digest=dataset.digest,
         )
+
+
+def _log_params_once(run_id: str, params: dict) -> None:
+    # `mlflow run` has already logged the entry point's parameters as it received them;
+    # MLflow refuses to change a logged value, so add only those it did not log.
+    logged = mlflow.get_run(run_id).data.params
+    mlflow.log_params({key: value for key, value in params.items() if key not in logged})
 
 
 def _log_datasets(dataset, split: Split) -> None:

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make up`: tracking server, a first champion if there is none, scoring and sidecar,
+# in the foreground. Ctrl-C or SIGTERM stops every process started here within 10 s.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export PATH="$root/.venv/bin:$PATH"
+
+tracking_host="${TRACKING_HOST:-127.0.0.1}"
+tracking_port="${TRACKING_PORT:-5000}"
+export MLFLOW_TRACKING_URI="${MLFLOW_TRACKING_URI:-http://$tracking_host:$tracking_port}"
+export IRIS_LOG_STORE_URL="${IRIS_LOG_STORE_URL:-sqlite:///$root/predictions.db}"
+export SCORING_URL="${SCORING_URL:-http://127.0.0.1:${SCORING_PORT:-5001}}"
+run_dir="$root/.run"
+mkdir -p "$run_dir/logs"
+
+pids=()
+start() {  # start NAME COMMAND...: own process group, output to .run/logs/NAME.log
+  local name="$1"
+  shift
+  setsid "$@" >"$run_dir/logs/$name.log" 2>&1 &
+  pids+=("$!")
+  echo "started $name (pid $!, log .run/logs/$name.log)"
+}
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping ${#pids[@]} process group(s)..."
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 80); do  # up to 8 s of grace, then force
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopped."
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+wait_http() {  # wait_http NAME URL SECONDS
+  local name="$1" url="$2" seconds="$3"
+  for _ in $(seq 1 $((seconds * 5))); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "$name did not answer $url within ${seconds}s; see .run/logs/$name.log" >&2
+  tail -n 30 "$run_dir/logs/$name.log" >&2 || true
+  return 1
+}
+
+start tracking mlflow server --host "$tracking_host" --port "$tracking_port" \
+  --backend-store-uri "${MLFLOW_BACKEND_STORE_URI:-sqlite:///$root/mlflow.db}" \
+  --artifacts-destination "$root/mlartifacts" \
+  --expose-prometheus "$run_dir/mlflow-prometheus"
+wait_http tracking "$MLFLOW_TRACKING_URI/health" 120
+
+if ! python -m mlproject.registry champion >/dev/null 2>&1; then
+  echo "no champion in the registry yet: training one (mlflow run . --env-manager local)"
+  mlflow run . --env-manager local
+fi
+echo "champion: ${IRIS_MODEL_NAME:-iris-classifier} version $(python -m mlproject.registry champion)"
+
+start scoring bash scripts/serve.sh
+start sidecar bash scripts/run-sidecar.sh
+wait_http scoring "$SCORING_URL/ping" 180
+wait_http sidecar "http://${SIDECAR_BIND:-127.0.0.1:8000}/health" 60 || true
+
+cat <<EOF_URLS
+
+  tracking UI   $MLFLOW_TRACKING_URI
+  scoring       $SCORING_URL/invocations   (POST)
+  sidecar       http://${SIDECAR_BIND:-127.0.0.1:8000}/   (/logs /sample /feedback /retrain /metrics)
+
+Ctrl-C stops everything.
+EOF_URLS
+
+# Wake on the first child to exit (a crash) or on a signal, then stop the rest.
+wait -n "${pids[@]}" || true
+echo "a process exited on its own; see .run/logs/" >&2

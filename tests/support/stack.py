@@ -1,0 +1,95 @@
+"""Build the real system piece by piece for tests: a trained registry, a scoring server."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.support.processes import (
+    REPO_ROOT,
+    VENV_BIN,
+    Server,
+    base_env,
+    free_port,
+    start_process,
+    wait_for_http,
+)
+
+
+def sqlite_tracking_uri(folder: Path) -> str:
+    """A tracking + registry store in ``folder`` (artifacts land beside it)."""
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def train(
+    tracking_uri: str,
+    workdir: Path,
+    *extra_args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
+    """Run ``python -m mlproject.train`` against ``tracking_uri`` in ``workdir``; raise on failure."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "mlproject.train",
+            "--data-path",
+            str(REPO_ROOT / "data" / "iris.csv"),
+            *extra_args,
+        ],
+        cwd=workdir,
+        env=base_env({"MLFLOW_TRACKING_URI": tracking_uri, **(env or {})}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"training failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def start_scoring(
+    tracking_uri: str,
+    store_url: str,
+    workdir: Path,
+    *,
+    model_uri: str = "models:/iris-classifier@champion",
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> Server:
+    """Start ``mlflow models serve`` for ``model_uri`` on a free port; wait for /ping."""
+    port = free_port()
+    log_path = workdir / f"scoring-{port}.log"
+    env = base_env(
+        {"MLFLOW_TRACKING_URI": tracking_uri, "IRIS_LOG_STORE_URL": store_url, **(extra_env or {})}
+    )
+    process = start_process(
+        [
+            str(VENV_BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            model_uri,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            str(workers),
+            "--env-manager",
+            "local",
+        ],
+        log_path=log_path,
+        env=env,
+        cwd=workdir,
+    )
+    server = Server(process=process, port=port, log_path=log_path)
+    try:
+        wait_for_http(f"{server.url}/ping", timeout=timeout, process=process, log_path=log_path)
+    except Exception:
+        server.stop()
+        raise
+    return server

@@ -1,0 +1,98 @@
+"""The pyfunc as a scoring server loads it: records, probabilities, refusals."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mlflow.exceptions import MlflowException
+
+from mlproject.config import CLASSES, FEATURES
+
+measurement = st.floats(min_value=0.0, max_value=100.0, allow_nan=False, allow_infinity=False)
+good_row = st.fixed_dictionaries({name: measurement for name in FEATURES})
+bad_value = st.one_of(
+    st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False),
+    st.floats(min_value=100.000001, allow_nan=False, allow_infinity=False),
+    st.just(float("nan")),
+    st.just(float("inf")),
+    st.just(float("-inf")),
+)
+HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_each_row_gets_one_record_with_the_specs_fields(loaded_model, iris_split):
+    batch = iris_split.x_test.head(5)
+    records = loaded_model.predict(batch)
+    assert len(records) == 5
+    for record in records:
+        assert set(record) == {
+            "prediction",
+            "class_index",
+            "probabilities",
+            "prediction_id",
+            "model_version",
+        }
+        assert record["prediction"] == CLASSES[record["class_index"]]
+        assert list(record["probabilities"]) == list(CLASSES)
+        uuid.UUID(record["prediction_id"])
+        assert record["model_version"] == "7"
+
+
+def test_prediction_ids_are_unique_across_calls(loaded_model, iris_split):
+    batch = iris_split.x_test.head(20)
+    ids = [r["prediction_id"] for _ in range(5) for r in loaded_model.predict(batch)]
+    assert len(set(ids)) == len(ids)
+
+
+def test_known_iris_rows_get_their_species(loaded_model):
+    rows = pd.DataFrame(
+        [[5.1, 3.5, 1.4, 0.2], [7.0, 3.2, 4.7, 1.4], [6.3, 3.3, 6.0, 2.5]], columns=list(FEATURES)
+    )
+    assert [r["prediction"] for r in loaded_model.predict(rows)] == list(CLASSES)
+
+
+def test_the_held_out_rows_are_mostly_right(loaded_model, iris_split):
+    predicted = [r["prediction"] for r in loaded_model.predict(iris_split.x_test)]
+    accuracy = (pd.Series(predicted) == iris_split.y_test.reset_index(drop=True)).mean()
+    assert accuracy >= 0.9
+
+
+@HYPOTHESIS
+@given(rows=st.lists(good_row, min_size=1, max_size=20))
+def test_any_finite_in_range_row_gives_a_record_whose_probabilities_sum_to_one(loaded_model, rows):
+    records = loaded_model.predict(pd.DataFrame(rows, columns=list(FEATURES)))
+    assert len(records) == len(rows)
+    for record in records:
+        total = sum(record["probabilities"].values())
+        assert total == pytest.approx(1.0, abs=1e-9)
+        assert all(0.0 <= p <= 1.0 for p in record["probabilities"].values())
+        assert record["prediction"] == max(record["probabilities"], key=record["probabilities"].get)
+
+
+@HYPOTHESIS
+@given(
+    rows=st.lists(good_row, min_size=1, max_size=10),
+    data=st.data(),
+)
+def test_any_row_with_one_bad_field_is_refused_with_that_field_named(loaded_model, rows, data):
+    row_index = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
+    column = data.draw(st.sampled_from(FEATURES))
+    rows[row_index] = {**rows[row_index], column: data.draw(bad_value)}
+    with pytest.raises(MlflowException) as caught:
+        loaded_model.predict(pd.DataFrame(rows, columns=list(FEATURES)))
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert f"row {row_index}, column '{column}'" in caught.value.message
+
+
+def test_the_signature_declares_the_request_id_param(loaded_model):
+    params = loaded_model.metadata.get_params_schema()
+    assert "request_id" in [param.name for param in params.params]
+
+
+def test_a_request_id_param_is_accepted(loaded_model, iris_split):
+    records = loaded_model.predict(iris_split.x_test.head(2), params={"request_id": "abc-1"})
+    assert len(records) == 2
