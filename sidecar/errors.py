@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -86,6 +87,12 @@ def register_error_handlers(app: Flask) -> None:
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response, exc.code or 500
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _store_down(exc: Exception):
+        logger.warning("log store unavailable: %s", str(exc).splitlines()[0][:300])
+        return jsonify(_body("store_unavailable", "the log store is not reachable")), 503
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

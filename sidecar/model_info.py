@@ -59,7 +59,7 @@ class ModelInfoSource:
         try:
             with self._engine.connect() as conn:
                 found = _from_store(conn, name)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
             logger.warning("model lookup in the log store failed: %s", exc.__class__.__name__)
             found = None
         if found and found.run_id:

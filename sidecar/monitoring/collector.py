@@ -76,7 +76,7 @@ class LogStoreCollector(Collector):
                 metrics += live_accuracy(conn, self._window)
                 for provider in self.gauge_providers:
                     metrics += list(provider(conn))
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
             logger.warning("metrics scrape could not read the log store: %s", exc)
             up.add_metric([], 0)
             yield up

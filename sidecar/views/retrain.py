@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -13,8 +14,41 @@ from ..state import get_state
 
 bp = Blueprint("retrain", __name__)
 
-# Parameters a caller may pass on to the MLflow Project's main entry point, with their types.
-RETRAIN_PARAMS: dict[str, type] = {"include_feedback": bool}
+
+def _candidates(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string: 'all' or a comma list of candidate names")
+    from mlproject.candidates import parse_candidates  # the training project's own check
+
+    parse_candidates(value)
+    return value
+
+
+def _integer(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"must be an integer from {low} to {high}")
+        return value
+
+    return check
+
+
+def _fraction(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if type(value) not in (int, float) or not low <= value <= high:
+            raise ValueError(f"must be a number from {low} to {high}")
+        return float(value)
+
+    return check
+
+
+# What a caller may pass on to the MLflow Project's main entry point (see MLproject).
+RETRAIN_PARAMS: dict[str, Callable[[Any], Any]] = {
+    "candidates": _candidates,
+    "cv_folds": _integer(2, 20),
+    "seed": _integer(0, 2**31 - 1),
+    "test_size": _fraction(0.05, 0.5),
+}
 
 
 @bp.post("/retrain")
@@ -52,16 +86,18 @@ def _parse_params() -> dict[str, Any]:
     body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise InvalidParameter("the body must be empty or a JSON object of training parameters")
+    params: dict[str, Any] = {}
     for name, value in body.items():
-        expected = RETRAIN_PARAMS.get(name)
-        if expected is None:
+        check = RETRAIN_PARAMS.get(name)
+        if check is None:
             raise InvalidParameter(
                 f"unknown training parameter {name!r}; allowed: {', '.join(RETRAIN_PARAMS)}",
                 extra={"parameter": name},
             )
-        if type(value) is not expected:
+        try:
+            params[name] = check(value)
+        except ValueError as exc:
             raise InvalidParameter(
-                f"{name} must be a JSON {expected.__name__}, got {value!r}",
-                extra={"parameter": name},
-            )
-    return dict(body)
+                f"{name} {exc}, got {value!r}", extra={"parameter": name}
+            ) from None
+    return params

@@ -1,0 +1,35 @@
+"""A stand-in for the real training entry point: waits, then writes a summary like it.
+
+TINY_TRAIN_SECONDS sets the wait; TINY_TRAIN_EXIT_CODE makes it fail after the wait.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--summary-path", default="")
+parser.add_argument("--candidates", default="all")
+args = parser.parse_args()
+
+print(f"tiny training starts, candidates={args.candidates}", flush=True)
+time.sleep(float(os.environ.get("TINY_TRAIN_SECONDS", "0")))
+exit_code = int(os.environ.get("TINY_TRAIN_EXIT_CODE", "0"))
+if exit_code:
+    print("tiny training fails on purpose", flush=True)
+    sys.exit(exit_code)
+if args.summary_path:
+    with open(args.summary_path, "w") as handle:
+        json.dump(
+            {
+                "run_id": os.environ.get("MLFLOW_RUN_ID", ""),
+                "model_name": "iris-classifier",
+                "model_version": "7",
+                "promoted": True,
+                "reason": f"tiny fixture (candidates={args.candidates})",
+            },
+            handle,
+        )
+print("tiny training done", flush=True)
