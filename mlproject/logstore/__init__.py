@@ -11,6 +11,7 @@ Map of the package:
               read_counters
   batches     one writer batch committed in one transaction, rows and counters together
   writer      LogWriter: non-blocking submit, background batches, retries, bounded backlog
+  outage      telling a store outage from a bad row; one warning per outage
   shutdown    install_shutdown_hooks: flush on SIGTERM and close at exit
 """
 
