@@ -47,7 +47,7 @@ def project_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("project")
     tracking_uri = sqlite_tracking_uri(workdir)
     first = mlflow_run(tracking_uri, workdir, f"summary_path={workdir / 'first.json'}")
-    second = mlflow_run(
+    mlflow_run(
         tracking_uri, workdir, "candidates=majority", f"summary_path={workdir / 'second.json'}"
     )
     return {

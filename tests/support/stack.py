@@ -28,7 +28,7 @@ def train(
     env: dict[str, str] | None = None,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m mlproject.train`` against ``tracking_uri`` in ``workdir``; raise on failure."""
+    """Run ``python -m mlproject.train`` against ``tracking_uri``; raise on failure."""
     workdir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [
