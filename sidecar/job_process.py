@@ -65,7 +65,7 @@ def launch(settings: SidecarSettings, job_dir: Path, params: Mapping[str, Any]) 
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=environment(settings),
-            cwd=str(settings.project_dir),
+            cwd=str(job_dir),  # not the project: a fresh tracking store puts ./mlruns here
             start_new_session=True,
         )
 
@@ -102,7 +102,11 @@ def describe_exit(code: int) -> str:
 
 
 def is_job_process(pid: int) -> bool:
-    """Whether ``pid`` still looks like our training process (a zombie counts: not yet recorded)."""
+    """Whether ``pid`` still looks like our training process.
+
+    A zombie still counts while its parent (the worker whose watcher will record it) lives;
+    a zombie left to an init that does not reap is gone for our purposes.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -113,11 +117,11 @@ def is_job_process(pid: int) -> bool:
     if not proc.exists():
         return True  # no procfs to look closer: trust kill(0)
     try:
-        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state == "Z":
-            return True
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            return int(fields[1]) not in (0, 1)
         return b"mlflow" in (proc / "cmdline").read_bytes()
-    except OSError:
+    except (OSError, IndexError, ValueError):
         return False
 
 

@@ -118,8 +118,9 @@ def _from_registry_http(uri: str, settings: Settings, version: str | None) -> di
     response = requests.get(url, params=params, timeout=REGISTRY_TIMEOUT_SECONDS)
     if response.status_code != 200:
         return {}
-    model_version = response.json().get("model_version") or {}
-    return {"version": model_version.get("version"), "run_id": model_version.get("run_id")}
+    found = response.json().get("model_version") or {}
+    version = found.get("version")
+    return {"version": None if version is None else str(version), "run_id": found.get("run_id")}
 
 
 def _from_registry_client(uri: str, settings: Settings, version: str | None) -> dict:
@@ -132,4 +133,4 @@ def _from_registry_client(uri: str, settings: Settings, version: str | None) -> 
         found = client.get_model_version_by_alias(settings.model_name, settings.model_alias)
     else:
         found = client.get_model_version(settings.model_name, version)
-    return {"version": found.version, "run_id": found.run_id}
+    return {"version": str(found.version), "run_id": found.run_id}

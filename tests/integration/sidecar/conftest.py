@@ -1,0 +1,113 @@
+"""Real gunicorn sidecars (scripts/run-sidecar.sh) on free ports, over each test's store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from sidecar.config import SIDECAR_ENV_VARS
+from tests.support.processes import (
+    REPO_ROOT,
+    Server,
+    base_env,
+    free_port,
+    start_process,
+    wait_for_http,
+)
+
+TOKEN = "integration-token-456"
+HERE = Path(__file__).resolve().parent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def clean_sidecar_environment(monkeypatch):
+    for name in SIDECAR_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """A copy of the tiny MLflow Project whose main entry point sleeps, then writes a summary."""
+    return Path(shutil.copytree(HERE / "tiny_project", tmp_path / "project"))
+
+
+@pytest.fixture
+def start_sidecar(tmp_path, tiny_project):
+    """Start scripts/run-sidecar.sh over ``store_url``; every sidecar stops at teardown."""
+    servers: list[Server] = []
+
+    def start(
+        store_url: str,
+        *,
+        workers: int = 2,
+        token: str | None = TOKEN,
+        env: dict[str, str] | None = None,
+        project_dir: Path | None = None,
+    ) -> Server:
+        port = free_port()
+        extra = {
+            "IRIS_LOG_STORE_URL": store_url,
+            "SIDECAR_BIND": f"127.0.0.1:{port}",
+            "SIDECAR_WORKERS": str(workers),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus-multiproc"),
+            "IRIS_PROJECT_DIR": str(project_dir or tiny_project),
+            "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "SCORING_URL": "http://127.0.0.1:9",
+            **(env or {}),
+        }
+        if token:
+            extra["SIDECAR_TOKEN"] = token
+        log_path = tmp_path / f"sidecar-{len(servers)}.log"
+        process = start_process(
+            [str(REPO_ROOT / "scripts" / "run-sidecar.sh")],
+            log_path=log_path,
+            env=base_env(extra),
+            cwd=tmp_path,
+        )
+        server = Server(process, port, log_path)
+        servers.append(server)
+        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def job_pids():
+    """Training process groups a test started; any still alive are killed at teardown."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def wait_for_job(
+    url: str, job_id: str, states=("succeeded", "failed"), timeout: float = 120.0
+) -> dict:
+    """Poll GET /retrain/<job_id> until its state is one of ``states``."""
+    deadline = time.monotonic() + timeout
+    job: dict = {}
+    while time.monotonic() < deadline:
+        job = requests.get(f"{url}/retrain/{job_id}", timeout=10).json()
+        if job.get("state") in states:
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still {job.get('state')} after {timeout}s: {job}")
