@@ -21,9 +21,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from mlproject.candidates import Candidate, parse_candidates
 from mlproject.config import Settings
-from mlproject.data import Split, load_dataset, split_dataset
+from mlproject.data import Split, file_digest, load_dataset, split_dataset
 from mlproject.errors import TrainingError
 from mlproject.evaluate import heldout_metrics, write_confusion_matrix
+from mlproject.feedback_data import labelled_predictions, without_rows_in
 from mlproject.packaging import log_and_register
 from mlproject.registry import current_champion, promote, record_decision
 
@@ -41,6 +42,8 @@ class TrainingOptions:
     candidates: str = "all"
     register: bool = True
     summary_path: Path | None = None
+    evaluation_data_path: Path | None = None
+    include_feedback: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,26 @@ class TrainingSummary:
     promoted: bool
     reason: str
     data_digest: str
+    feedback_rows: int = 0
 
 
 def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
     """Run the whole pipeline inside one parent MLflow run (the one `mlflow run` made)."""
     dataset = load_dataset(options.data_path)
     split = split_dataset(dataset, options.test_size, options.seed)
+    if options.evaluation_data_path:
+        # The gate's rows come from a reference file, so a retrain on other data (new
+        # rows, noisy labels) is judged on the same rows as the champion was.
+        evaluation = load_dataset(options.evaluation_data_path)
+        heldout = split_dataset(evaluation, options.test_size, options.seed).test
+    else:
+        evaluation, heldout = dataset, split.test
+    feedback = pd.DataFrame()
+    if options.include_feedback:
+        feedback = without_rows_in(labelled_predictions(settings.log_store_url), heldout)
+    split = Split(train=_training_rows(split.train, feedback), test=heldout)
     candidates = parse_candidates(options.candidates)
-    with mlflow.start_run(run_name="train") as parent:
+    with mlflow.start_run(run_name="train") as parent, tempfile.TemporaryDirectory() as tmp:
         _log_params_once(
             parent.info.run_id,
             {
@@ -82,18 +97,22 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
                 "cv_folds": options.cv_folds,
                 "candidates": options.candidates,
                 "register": str(options.register).lower(),
+                "evaluation_data_path": str(options.evaluation_data_path or ""),
+                "include_feedback": str(options.include_feedback).lower(),
             },
         )
+        training_input = _log_datasets(dataset, evaluation, split, feedback, Path(tmp))
         mlflow.log_params(
             {
                 "data_digest": dataset.digest,
+                "training_digest": training_input,
+                "feedback_rows": len(feedback),
                 "candidate_set": ",".join(c.name for c in candidates),
                 "train_rows": len(split.train),
                 "test_rows": len(split.test),
             }
         )
         mlflow.set_tag("iris.data_digest", dataset.digest)
-        _log_datasets(dataset, split)
         results = [_search(candidate, split, options) for candidate in candidates]
         best = max(results, key=lambda result: result.metrics["cv_f1_macro_mean"])
         mlflow.set_tag("iris.best_candidate", best.name)
@@ -101,7 +120,7 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
         print(f"best candidate: {best.name} (CV macro-F1 {best.metrics['cv_f1_macro_mean']:.4f})")
         version, promoted, reason = None, False, "registration skipped (register=false)"
         if options.register:
-            version, promoted, reason = _register_and_gate(best, split, dataset.digest, settings)
+            version, promoted, reason = _register_and_gate(best, split, training_input, settings)
         mlflow.set_tags(
             {
                 "iris.model_version": version or "",
@@ -116,7 +135,8 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
             model_version=version,
             promoted=promoted,
             reason=reason,
-            data_digest=dataset.digest,
+            data_digest=training_input,
+            feedback_rows=len(feedback),
         )
 
 
@@ -127,26 +147,47 @@ def _log_params_once(run_id: str, params: dict) -> None:
     mlflow.log_params({key: value for key, value in params.items() if key not in logged})
 
 
-def _log_datasets(dataset, split: Split) -> None:
-    # MLflow's own digest hashes only the first 10,000 rows: pass the file's SHA-256.
+def _training_rows(train: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
+    if feedback.empty:
+        return train
+    extra = feedback.loc[:, list(train.columns)]
+    return pd.concat([train, extra], ignore_index=True)
+
+
+def _log_datasets(dataset, evaluation, split: Split, feedback: pd.DataFrame, folder: Path) -> str:
+    """Log training and evaluation inputs; return the SHA-256 of the training data.
+
+    Without feedback the training input is the versioned CSV itself. With feedback it is
+    a new CSV snapshot of exactly the rows that trained the model (the CSV's training
+    part plus the labelled predictions), logged as an artifact with its own digest.
+    MLflow's dataset digest column holds 36 characters, so it gets the first 32 hex digits
+    and the full SHA-256 goes in the input's ``sha256`` tag.
+    """
+    if feedback.empty:
+        frame, source, digest, name = dataset.frame, str(dataset.path), dataset.digest, "iris"
+    else:
+        snapshot = folder / "training_snapshot.csv"
+        split.train.to_csv(snapshot, index=False, lineterminator="\n")
+        digest = file_digest(snapshot)
+        mlflow.log_artifact(str(snapshot), artifact_path="data")
+        frame, source, name = split.train, f"{dataset.path}+feedback", "iris+feedback"
+        feedback.loc[:, ["prediction_id"]].to_csv(folder / "feedback_ids.csv", index=False)
+        mlflow.log_artifact(str(folder / "feedback_ids.csv"), artifact_path="data")
     training = mlflow.data.from_pandas(
-        dataset.frame,
-        source=str(dataset.path),
-        name="iris",
-        targets="species",
-        digest=dataset.digest[:32],
+        frame, source=source, name=name, targets="species", digest=digest[:32]
     )
-    mlflow.log_input(training, context="training", tags={"sha256": dataset.digest})
-    heldout = split.test
-    heldout_digest = _frame_digest(heldout)
-    evaluation = mlflow.data.from_pandas(
-        heldout,
-        source=str(dataset.path),
+    mlflow.log_input(training, context="training", tags={"sha256": digest})
+    heldout_digest = _frame_digest(split.test)
+    heldout = mlflow.data.from_pandas(
+        split.test,
+        source=str(evaluation.path),
         name="iris-heldout",
         targets="species",
         digest=heldout_digest[:32],
     )
-    mlflow.log_input(evaluation, context="evaluation", tags={"sha256": heldout_digest})
+    mlflow.log_input(heldout, context="evaluation", tags={"sha256": heldout_digest})
+    mlflow.set_tag("iris.training_digest", digest)
+    return digest
 
 
 def _frame_digest(frame: pd.DataFrame) -> str:
@@ -272,6 +313,17 @@ def parse_args(argv: list[str] | None = None) -> TrainingOptions:
     parser.add_argument("--candidates", default="all", help="comma list, or 'all'")
     parser.add_argument("--register", type=_bool, default=True)
     parser.add_argument("--summary-path", default="", help="write a JSON summary here")
+    parser.add_argument(
+        "--evaluation-data-path",
+        default="",
+        help="CSV whose held-out split the gate scores on (default: --data-path's)",
+    )
+    parser.add_argument(
+        "--include-feedback",
+        type=_bool,
+        default=False,
+        help="add the log store's labelled predictions to the training rows",
+    )
     args = parser.parse_args(argv)
     if not 0.05 <= args.test_size <= 0.5:
         parser.error("--test-size must be between 0.05 and 0.5")
@@ -290,6 +342,10 @@ def parse_args(argv: list[str] | None = None) -> TrainingOptions:
         candidates=args.candidates,
         register=args.register,
         summary_path=summary,
+        evaluation_data_path=(
+            Path(args.evaluation_data_path) if args.evaluation_data_path.strip() else None
+        ),
+        include_feedback=args.include_feedback,
     )
 
 

@@ -1,0 +1,155 @@
+"""Retraining ends in the gate: noisy labels are refused, feedback becomes new lineage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from mlflow import MlflowClient
+from mlflow.artifacts import download_artifacts
+
+from mlproject.config import CLASSES, FEATURES
+from mlproject.data import file_digest
+from mlproject.logstore import LogWriter, PredictionRecord, create_store_engine, tables
+from tests.support.processes import REPO_ROOT
+from tests.support.stack import sqlite_tracking_uri, train
+
+pytestmark = pytest.mark.slow
+DATA = REPO_ROOT / "data" / "iris.csv"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("gated")
+    tracking_uri = sqlite_tracking_uri(workdir)
+    train(tracking_uri, workdir, "--candidates", "logistic_regression")
+    return {"tracking_uri": tracking_uri, "workdir": workdir, "client": MlflowClient(tracking_uri)}
+
+
+def champion_version(client) -> str:
+    return str(client.get_model_version_by_alias("iris-classifier", "champion").version)
+
+
+def test_a_retrain_on_label_shuffled_data_is_refused_and_the_champion_stays(registry, tmp_path):
+    frame = pd.read_csv(DATA)
+    frame["species"] = np.random.default_rng(0).permutation(frame["species"].to_numpy())
+    shuffled = tmp_path / "shuffled.csv"
+    frame.to_csv(shuffled, index=False)
+    before = champion_version(registry["client"])
+    summary_path = tmp_path / "summary.json"
+    train(
+        registry["tracking_uri"],
+        registry["workdir"],
+        "--candidates",
+        "logistic_regression,svm",
+        "--data-path",
+        str(shuffled),
+        "--evaluation-data-path",
+        str(DATA),
+        "--summary-path",
+        str(summary_path),
+    )
+    summary = json.loads(summary_path.read_text())
+    assert summary["model_version"] is not None
+    assert summary["promoted"] is False
+    assert "worse than champion" in summary["reason"]
+    assert champion_version(registry["client"]) == before
+    refused = registry["client"].get_model_version("iris-classifier", summary["model_version"])
+    assert refused.tags["gate.decision"] == "refused"
+
+
+def test_a_retrain_with_feedback_logs_a_new_snapshot_digest_and_its_rows(registry, tmp_path):
+    store_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    labelled = seed_labelled_predictions(store_url, count=12)
+    summary_path = tmp_path / "summary.json"
+    train(
+        registry["tracking_uri"],
+        registry["workdir"],
+        "--candidates",
+        "logistic_regression",
+        "--include-feedback",
+        "true",
+        "--summary-path",
+        str(summary_path),
+        env={"IRIS_LOG_STORE_URL": store_url},
+    )
+    summary = json.loads(summary_path.read_text())
+    assert summary["feedback_rows"] == len(labelled)
+    assert summary["data_digest"] != file_digest(DATA)
+    client = registry["client"]
+    run = client.get_run(summary["run_id"])
+    training = next(
+        item
+        for item in run.inputs.dataset_inputs
+        if {t.key: t.value for t in item.tags}["mlflow.data.context"] == "training"
+    )
+    assert {t.key: t.value for t in training.tags}["sha256"] == summary["data_digest"]
+    snapshot = download_artifacts(
+        run_id=run.info.run_id,
+        artifact_path="data/training_snapshot.csv",
+        tracking_uri=registry["tracking_uri"],
+        dst_path=str(tmp_path / "download"),
+    )
+    data = open(snapshot, "rb").read()
+    assert hashlib.sha256(data).hexdigest() == summary["data_digest"]
+    rows = pd.read_csv(snapshot)
+    assert len(rows) == 120 + len(labelled)
+    ids = pd.read_csv(
+        download_artifacts(
+            run_id=run.info.run_id,
+            artifact_path="data/feedback_ids.csv",
+            tracking_uri=registry["tracking_uri"],
+            dst_path=str(tmp_path / "download"),
+        )
+    )
+    assert sorted(ids["prediction_id"]) == sorted(labelled)
+    assert run.data.params["include_feedback"] == "true"
+
+
+def seed_labelled_predictions(store_url: str, count: int) -> list[str]:
+    """Log ``count`` predictions of rows near real flowers, then label each one."""
+    engine = create_store_engine(store_url)
+    writer = LogWriter(engine)
+    writer.start()
+    source = pd.read_csv(DATA).sample(count, random_state=1)
+    ids, now = [], datetime.now(UTC)
+    records = []
+    for _, row in source.iterrows():
+        prediction_id = str(uuid.uuid4())
+        ids.append(prediction_id)
+        # Nudged by 0.05 cm so no row equals a held-out row (those are left out on purpose).
+        features = {name: float(row[name]) + 0.05 for name in FEATURES}
+        records.append(
+            PredictionRecord(
+                prediction_id=prediction_id,
+                created_at=now,
+                model_name="iris-classifier",
+                model_version="1",
+                run_id=None,
+                request_id=None,
+                **features,
+                prediction=row["species"],
+                class_index=CLASSES.index(row["species"]),
+                probabilities={c: float(c == row["species"]) for c in CLASSES},
+                latency_seconds=0.001,
+            )
+        )
+    writer.submit_predictions(records, 0.001)
+    assert writer.flush(timeout=30)
+    writer.close()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(tables.feedback),
+            [
+                {"prediction_id": pid, "label": species, "created_at": now, "updated_at": now}
+                for pid, species in zip(ids, source["species"], strict=True)
+            ],
+        )
+    engine.dispose()
+    return ids
