@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, Response, current_app
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import CollectorRegistry, multiprocess
+from prometheus_client.exposition import choose_encoder
 from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
@@ -45,13 +46,12 @@ def init_metrics(app: Flask, collector: LogStoreCollector) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text format, version 0.0.4."""
+    """Prometheus text, or OpenMetrics when the scraper asks for it."""
     state = current_app.extensions[_EXTENSION]
     registry = state["registry"]
     if registry is None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(state["collector"])
-    return Response(
-        generate_latest(registry), mimetype=None, headers={"Content-Type": CONTENT_TYPE_LATEST}
-    )
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(registry), headers={"Content-Type": content_type})
