@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .feedback import bp as feedback
 from .health import bp as health
+from .history import bp as history
 from .index import bp as index
 from .logs import bp as logs
 from .retrain import bp as retrain
 from .sample import bp as sample
 
-BLUEPRINTS = (index, health, logs, sample, feedback, retrain)
+BLUEPRINTS = (index, health, history, logs, sample, feedback, retrain)

@@ -29,8 +29,18 @@ def health():
         "log_store": log_store,
         "scoring": scoring,
         "model": state.model_info.current().as_dict(),
+        # A promoted version the supervisor refused: the old one still serves, but a
+        # person promoted something that is not live, and should know why.
+        "refused_promotion": _refused_promotion(state.engine) if reachable else None,
     }
     return jsonify(body), (200 if ok else 503)
+
+
+def _refused_promotion(engine) -> dict[str, Any] | None:
+    from .history import latest_refusal
+
+    with engine.connect() as conn:
+        return latest_refusal(conn)
 
 
 def check_scoring(url: str) -> dict[str, Any]:

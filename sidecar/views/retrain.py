@@ -42,12 +42,20 @@ def _fraction(low: float, high: float) -> Callable[[Any], float]:
     return check
 
 
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 # What a caller may pass on to the MLflow Project's main entry point (see MLproject).
 RETRAIN_PARAMS: dict[str, Callable[[Any], Any]] = {
     "candidates": _candidates,
     "cv_folds": _integer(2, 20),
     "seed": _integer(0, 2**31 - 1),
     "test_size": _fraction(0.05, 0.5),
+    # Labelled predictions from this log store join the training rows (a new snapshot).
+    "include_feedback": _boolean,
 }
 
 

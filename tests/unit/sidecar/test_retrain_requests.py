@@ -38,7 +38,9 @@ def test_retrain_is_503_when_no_token_is_configured(make_app, sqlite_url):
 @pytest.mark.parametrize(
     ("body", "parameter"),
     [
-        ({"include_feedback": True}, "include_feedback"),
+        ({"include_feedback": "yes"}, "include_feedback"),
+        ({"include_feedback": 1}, "include_feedback"),
+        ({"evaluation_data_path": "/etc/passwd"}, "evaluation_data_path"),
         ({"candidates": "linear_regression"}, "candidates"),
         ({"candidates": 3}, "candidates"),
         ({"cv_folds": 1}, "cv_folds"),
