@@ -1,0 +1,5 @@
+"""Entry point of ``python -m serving``."""
+
+from serving.cli import main
+
+raise SystemExit(main())
