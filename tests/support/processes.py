@@ -78,18 +78,33 @@ def start_process(
 def stop_process(
     process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20.0
 ) -> int | None:
-    """Signal the process group, wait up to ``timeout``, then kill the group."""
-    if process.poll() is not None:
-        _kill_group(process.pid, signal.SIGKILL)
-        return process.returncode
-    _kill_group(process.pid, sig)
+    """Signal the process group, wait up to ``timeout`` for all of it, then kill the rest.
+
+    The leader may exit before its children (``mlflow models serve`` dies at once on
+    SIGTERM while its uvicorn child drains and flushes), so the whole group is waited for.
+    """
+    deadline = time.monotonic() + timeout
+    if process.poll() is None:
+        _kill_group(process.pid, sig)
     try:
-        return process.wait(timeout=timeout)
+        process.wait(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        _kill_group(process.pid, signal.SIGKILL)
+        pass
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _kill_group(process.pid, signal.SIGKILL)
+    try:
         return process.wait(timeout=10)
-    finally:
-        _kill_group(process.pid, signal.SIGKILL)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _kill_group(pid: int, sig: int) -> None:

@@ -93,3 +93,45 @@ def start_scoring(
         server.stop()
         raise
     return server
+
+
+def start_sidecar(
+    store_url: str,
+    workdir: Path,
+    *,
+    tracking_uri: str,
+    scoring_url: str = "http://127.0.0.1:9",
+    token: str | None = None,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """Start the sidecar with scripts/run-sidecar.sh (real gunicorn) on a free port."""
+    port = free_port()
+    env = {
+        "IRIS_LOG_STORE_URL": store_url,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "SCORING_URL": scoring_url,
+        "SIDECAR_BIND": f"127.0.0.1:{port}",
+        "SIDECAR_WORKERS": str(workers),
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"prometheus-multiproc-{port}"),
+        "IRIS_JOBS_DIR": str(workdir / "jobs"),
+        **(extra_env or {}),
+    }
+    if token:
+        env["SIDECAR_TOKEN"] = token
+    log_path = workdir / f"sidecar-{port}.log"
+    process = start_process(
+        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")],
+        log_path=log_path,
+        env=base_env(env),
+        cwd=workdir,
+    )
+    server = Server(process=process, port=port, log_path=log_path)
+    try:
+        wait_for_http(
+            f"{server.url}/health", process=process, log_path=log_path, ok_statuses=(200, 503)
+        )
+    except Exception:
+        server.stop()
+        raise
+    return server
