@@ -10,9 +10,18 @@ export PATH="$root/.venv/bin:$PATH"
 tracking_host="${TRACKING_HOST:-127.0.0.1}"
 tracking_port="${TRACKING_PORT:-5000}"
 export MLFLOW_TRACKING_URI="${MLFLOW_TRACKING_URI:-http://$tracking_host:$tracking_port}"
-export IRIS_LOG_STORE_URL="${IRIS_LOG_STORE_URL:-sqlite:///$root/predictions.db}"
+# Where the databases, artifacts and logs live (the repo by default).
+state_dir="${IRIS_STATE_DIR:-$root}"
+mkdir -p "$state_dir"
+state_dir="$(cd "$state_dir" && pwd)"
+export IRIS_LOG_STORE_URL="${IRIS_LOG_STORE_URL:-sqlite:///$state_dir/predictions.db}"
 export SCORING_URL="${SCORING_URL:-http://127.0.0.1:${SCORING_PORT:-5001}}"
-run_dir="$root/.run"
+export IRIS_JOBS_DIR="${IRIS_JOBS_DIR:-$state_dir/retrain-jobs}"
+# Only the sidecar gets this (its start script wipes and creates it); the tracking
+# server's --expose-prometheus manages a directory of its own.
+sidecar_metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-$state_dir/.run/prometheus-multiproc}"
+unset PROMETHEUS_MULTIPROC_DIR prometheus_multiproc_dir
+run_dir="$state_dir/.run"
 mkdir -p "$run_dir/logs"
 
 pids=()
@@ -21,7 +30,7 @@ start() {  # start NAME COMMAND...: own process group, output to .run/logs/NAME.
   shift
   setsid "$@" >"$run_dir/logs/$name.log" 2>&1 &
   pids+=("$!")
-  echo "started $name (pid $!, log .run/logs/$name.log)"
+  echo "started $name (pid $!, log $run_dir/logs/$name.log)"
 }
 
 stop_all() {
@@ -55,19 +64,19 @@ wait_http() {  # wait_http NAME URL SECONDS
 }
 
 start tracking mlflow server --host "$tracking_host" --port "$tracking_port" \
-  --backend-store-uri "${MLFLOW_BACKEND_STORE_URI:-sqlite:///$root/mlflow.db}" \
-  --artifacts-destination "$root/mlartifacts" \
+  --backend-store-uri "${MLFLOW_BACKEND_STORE_URI:-sqlite:///$state_dir/mlflow.db}" \
+  --artifacts-destination "$state_dir/mlartifacts" \
   --expose-prometheus "$run_dir/mlflow-prometheus"
 wait_http tracking "$MLFLOW_TRACKING_URI/health" 120
 
 if ! python -m mlproject.registry champion >/dev/null 2>&1; then
   echo "no champion in the registry yet: training one (mlflow run . --env-manager local)"
-  mlflow run . --env-manager local
+  mlflow run "$root" --env-manager local
 fi
 echo "champion: ${IRIS_MODEL_NAME:-iris-classifier} version $(python -m mlproject.registry champion)"
 
 start scoring bash scripts/serve.sh
-start sidecar bash scripts/run-sidecar.sh
+start sidecar env PROMETHEUS_MULTIPROC_DIR="$sidecar_metrics_dir" bash scripts/run-sidecar.sh
 wait_http scoring "$SCORING_URL/ping" 180
 wait_http sidecar "http://${SIDECAR_BIND:-127.0.0.1:8000}/health" 60 || true
 
