@@ -10,7 +10,7 @@ from .config import SidecarSettings
 from .errors import SidecarError, register_error_handlers
 from .jobs import JobRunner
 from .model_info import ModelInfoSource
-from .monitoring import LogStoreCollector, init_metrics
+from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
 from .state import SidecarState, get_state
 from .views import BLUEPRINTS
 
@@ -33,6 +33,9 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
         jobs=JobRunner(engine, settings),
         model_info=model_info,
     )
+    references = ReferenceSource(settings.project, settings.data_path)
+    state.drift = DriftMonitor(engine, model_info, references, settings.drift)
+    state.gauge_providers.append(state.drift.metrics)
     app.extensions["sidecar"] = state
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:

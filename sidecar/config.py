@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,53 @@ SIDECAR_ENV_VARS: tuple[str, ...] = (
     "IRIS_DATA_PATH",
     "IRIS_JOBS_DIR",
     "IRIS_ACCURACY_WINDOW",
+    "IRIS_DRIFT_WINDOW",
+    "IRIS_DRIFT_MIN_ROWS",
+    "IRIS_DRIFT_PSI_THRESHOLD",
+    "IRIS_DRIFT_KS_PVALUE",
 )
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """How drift is judged; the defaults are calibrated in tests/unit/sidecar/test_drift.py.
+
+    Environment variables:
+      IRIS_DRIFT_WINDOW         latest predictions in the live window (default 250)
+      IRIS_DRIFT_MIN_ROWS       fewer rows than this (or than the window) expose no drift
+                                (default 200)
+      IRIS_DRIFT_PSI_THRESHOLD  PSI at or above this is "drift"; half of it is "moderate"
+                                (default 0.2)
+      IRIS_DRIFT_KS_PVALUE      a Kolmogorov-Smirnov p-value below this is significant
+                                (default 0.01)
+    """
+
+    window: int = 250
+    min_rows: int = 200
+    psi_threshold: float = 0.2
+    ks_pvalue: float = 0.01
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DriftSettings:
+        """Drift settings from ``env``, defaults for what is unset."""
+        default = cls()
+        return cls(
+            window=_positive_int("IRIS_DRIFT_WINDOW", env.get("IRIS_DRIFT_WINDOW"), default.window),
+            min_rows=_positive_int(
+                "IRIS_DRIFT_MIN_ROWS", env.get("IRIS_DRIFT_MIN_ROWS"), default.min_rows
+            ),
+            psi_threshold=_float_in(
+                "IRIS_DRIFT_PSI_THRESHOLD",
+                env.get("IRIS_DRIFT_PSI_THRESHOLD"),
+                default.psi_threshold,
+            ),
+            ks_pvalue=_float_in(
+                "IRIS_DRIFT_KS_PVALUE",
+                env.get("IRIS_DRIFT_KS_PVALUE"),
+                default.ks_pvalue,
+                upper=1.0,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -30,6 +77,7 @@ class SidecarSettings:
       IRIS_DATA_PATH        the versioned CSV /sample draws from (default data/iris.csv there)
       IRIS_JOBS_DIR         where each retrain job keeps its output (default retrain-jobs there)
       IRIS_ACCURACY_WINDOW  how many latest labelled predictions iris_live_accuracy covers
+      IRIS_DRIFT_*          see DriftSettings
     """
 
     project: Settings = field(default_factory=Settings)
@@ -37,6 +85,7 @@ class SidecarSettings:
     data_path: Path = DEFAULT_PROJECT_DIR / "data" / "iris.csv"
     jobs_dir: Path = DEFAULT_PROJECT_DIR / "retrain-jobs"
     accuracy_window: int = 200
+    drift: DriftSettings = field(default_factory=DriftSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SidecarSettings:
@@ -51,6 +100,7 @@ class SidecarSettings:
             accuracy_window=_positive_int(
                 "IRIS_ACCURACY_WINDOW", env.get("IRIS_ACCURACY_WINDOW"), 200
             ),
+            drift=DriftSettings.from_env(env),
         )
 
     @classmethod
@@ -61,6 +111,7 @@ class SidecarSettings:
         data_path: Path | str | None = None,
         jobs_dir: Path | str | None = None,
         accuracy_window: int = 200,
+        drift: DriftSettings | None = None,
     ) -> SidecarSettings:
         """Settings whose data and jobs paths default to places under ``project_dir``."""
         root = Path(project_dir).resolve()
@@ -70,6 +121,7 @@ class SidecarSettings:
             data_path=Path(data_path) if data_path else root / "data" / "iris.csv",
             jobs_dir=Path(jobs_dir) if jobs_dir else root / "retrain-jobs",
             accuracy_window=accuracy_window,
+            drift=drift or DriftSettings(),
         )
 
 
@@ -82,4 +134,18 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
         raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
     if number < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def _float_in(name: str, value: str | None, default: float, upper: float | None = None) -> float:
+    """A float above 0 (and below ``upper`` when given), or ``default`` when unset."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not (math.isfinite(number) and number > 0 and (upper is None or number < upper)):
+        bound = f"between 0 and {upper}" if upper is not None else "above 0"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
     return number

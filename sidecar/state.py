@@ -1,4 +1,4 @@
-"""What one sidecar process holds: settings, its engine, its job runner, its model lookup."""
+"""What one sidecar process holds: settings, engine, job runner, model lookup, drift monitor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from .config import SidecarSettings
 from .jobs import JobRunner
 from .model_info import ModelInfoSource
+from .monitoring.drift import DriftMonitor
 
 
 @dataclass
@@ -21,6 +22,7 @@ class SidecarState:
     jobs: JobRunner
     model_info: ModelInfoSource
     gauge_providers: list = field(default_factory=list)
+    drift: DriftMonitor | None = None
 
 
 def get_state() -> SidecarState:

@@ -1,5 +1,7 @@
 """A Prometheus collector over the log store: counters table, live accuracy, model info.
 
+Accuracy, labelled share and label delay are computed in ``sidecar.monitoring.accuracy``.
+
 A scrape reads the small ``counters`` table and a few bounded, index-backed queries, so
 its cost does not grow with the number of predictions ever logged.
 
@@ -26,9 +28,10 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from sqlalchemy.engine import Engine
 
-from mlproject.logstore import read_counters, tables
+from mlproject.logstore import read_counters
 
 from ..model_info import ModelInfoSource
+from .accuracy import accuracy_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ class LogStoreCollector(Collector):
         try:
             with self._engine.connect() as conn:
                 metrics = list(counter_metrics(read_counters(conn)))
-                metrics += live_accuracy(conn, self._window)
+                metrics += accuracy_metrics(conn, self._window)
                 for provider in self.gauge_providers:
                     metrics += list(provider(conn))
         except (sa.exc.SQLAlchemyError, OSError) as exc:
@@ -140,29 +143,3 @@ def duration_histogram(
         buckets=ordered,
         sum_value=total,
     )
-
-
-def live_accuracy(conn: sa.Connection, window: int) -> list[Metric]:
-    """Share of correct predictions among the latest ``window`` labelled ones."""
-    p, f = tables.predictions, tables.feedback
-    latest = (
-        sa.select(sa.case((f.c.label == p.c.prediction, 1), else_=0).label("correct"))
-        .select_from(f.join(p, p.c.prediction_id == f.c.prediction_id))
-        .order_by(f.c.updated_at.desc())
-        .limit(window)
-        .subquery()
-    )
-    labelled, correct = conn.execute(
-        sa.select(sa.func.count(), sa.func.sum(latest.c.correct)).select_from(latest)
-    ).one()
-    accuracy = GaugeMetricFamily(
-        "iris_live_accuracy",
-        f"Share of correct predictions among the latest {window} labelled ones",
-    )
-    if labelled:
-        accuracy.add_metric([], (correct or 0) / labelled)
-    size = GaugeMetricFamily(
-        "iris_live_accuracy_labelled", "Labelled predictions behind iris_live_accuracy"
-    )
-    size.add_metric([], labelled)
-    return [accuracy, size]

@@ -1,0 +1,92 @@
+"""Live accuracy and the feedback behind it: how much is labelled, and how late.
+
+Every query reads at most ``window`` rows through an index (``feedback.updated_at``, the
+predictions' primary key), so a scrape costs the same with a million rows as with ten:
+
+- ``iris_live_accuracy``: share correct among the latest ``window`` labelled predictions
+  (labelled latest by ``feedback.updated_at``), and ``iris_live_accuracy_labelled`` how
+  many that is;
+- ``iris_feedback_labelled_ratio``: share of the latest ``window`` predictions (by ``seq``)
+  that have a label, which says how far live accuracy can be trusted right now;
+- ``iris_label_delay_seconds``: median time from a prediction to its first label, over
+  the latest ``window`` labelled predictions (a label replaced later keeps its first time).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import sqlalchemy as sa
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from mlproject.logstore import tables
+
+from ..timeutil import as_utc
+
+
+def accuracy_metrics(conn: sa.Connection, window: int) -> list[Metric]:
+    """Live accuracy, labelled share and label delay over windows of ``window`` rows."""
+    return [*live_accuracy(conn, window), labelled_ratio(conn, window), label_delay(conn, window)]
+
+
+def live_accuracy(conn: sa.Connection, window: int) -> list[Metric]:
+    """Share of correct predictions among the latest ``window`` labelled ones."""
+    p, f = tables.predictions, tables.feedback
+    latest = (
+        sa.select(sa.case((f.c.label == p.c.prediction, 1), else_=0).label("correct"))
+        .select_from(f.join(p, p.c.prediction_id == f.c.prediction_id))
+        .order_by(f.c.updated_at.desc())
+        .limit(window)
+        .subquery()
+    )
+    labelled, correct = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(latest.c.correct)).select_from(latest)
+    ).one()
+    accuracy = GaugeMetricFamily(
+        "iris_live_accuracy",
+        f"Share of correct predictions among the latest {window} labelled ones",
+    )
+    if labelled:
+        accuracy.add_metric([], (correct or 0) / labelled)
+    size = GaugeMetricFamily(
+        "iris_live_accuracy_labelled", "Labelled predictions behind iris_live_accuracy"
+    )
+    size.add_metric([], labelled)
+    return [accuracy, size]
+
+
+def labelled_ratio(conn: sa.Connection, window: int) -> Metric:
+    """Share of the latest ``window`` predictions that have a true label (absent without any)."""
+    p, f = tables.predictions, tables.feedback
+    latest = sa.select(p.c.prediction_id).order_by(p.c.seq.desc()).limit(window).subquery()
+    total, labelled = conn.execute(
+        sa.select(sa.func.count(), sa.func.count(f.c.prediction_id)).select_from(
+            latest.outerjoin(f, f.c.prediction_id == latest.c.prediction_id)
+        )
+    ).one()
+    ratio = GaugeMetricFamily(
+        "iris_feedback_labelled_ratio",
+        f"Share of the latest {window} predictions that have a true label",
+    )
+    if total:
+        ratio.add_metric([], labelled / total)
+    return ratio
+
+
+def label_delay(conn: sa.Connection, window: int) -> Metric:
+    """Median seconds from prediction to first label, latest ``window`` labels (absent without)."""
+    p, f = tables.predictions, tables.feedback
+    rows = conn.execute(
+        sa.select(p.c.created_at.label("predicted"), f.c.created_at.label("labelled"))
+        .select_from(f.join(p, p.c.prediction_id == f.c.prediction_id))
+        .order_by(f.c.updated_at.desc())
+        .limit(window)
+    ).all()
+    delay = GaugeMetricFamily(
+        "iris_label_delay_seconds",
+        f"Median seconds from a prediction to its first label, latest {window} labels",
+    )
+    if rows:
+        seconds = [(as_utc(r.labelled) - as_utc(r.predicted)).total_seconds() for r in rows]
+        delay.add_metric([], statistics.median(seconds))
+    return delay
