@@ -70,7 +70,7 @@ class ScoringProcess:
                     return
             except requests.RequestException:
                 pass
-            stop.wait(0.2)
+            stop.wait(0.1)
         raise NotReady("stopping" if stop.is_set() else f"/ping not OK within {timeout:.0f}s")
 
     def stop(self, timeout: float) -> int | None:

@@ -53,6 +53,7 @@ class Supervisor:
         self._restart_at = 0.0
         self._restart_backoff = 1.0
         self._registry_error: str | None = None
+        self._retiring: list[threading.Thread] = []
         self._exit: tuple[int | None, int | None] = (None, None)  # pid, code of the last death
 
     def run(self) -> None:
@@ -110,7 +111,13 @@ class Supervisor:
             f"prediction, traffic moved after {elapsed:.1f}s",
         )
         logger.info("now serving version %s (pid %s) after %.1fs", version, candidate.pid, elapsed)
-        self._retire(previous)
+        if previous is not None:
+            # Drained in the background: the next promotion must not wait for this one.
+            retiring = threading.Thread(
+                target=self._retire, args=(previous,), name=f"retire-v{previous.version}"
+            )
+            retiring.start()
+            self._retiring = [t for t in self._retiring if t.is_alive()] + [retiring]
 
     def check_alive(self) -> None:
         """Restart the serving process (same version) if it died; back off if that fails."""
@@ -170,7 +177,14 @@ class Supervisor:
         )
         try:
             process.wait_ready(settings.ready_timeout, self.stop_event)
+            ready = time.monotonic() - process.started_at
             smoke_test(process.url, version)
+            logger.info(
+                "version %s answered /ping after %.1fs and the smoke prediction after %.1fs",
+                version,
+                ready,
+                time.monotonic() - process.started_at,
+            )
         except BaseException:
             process.stop(settings.stop_timeout)
             raise
@@ -185,9 +199,7 @@ class Supervisor:
             last_refusal={"version": version, "reason": reason, "at": time.time()}
         )
 
-    def _retire(self, process: ScoringProcess | None) -> None:
-        if process is None:
-            return
+    def _retire(self, process: ScoringProcess) -> None:
         if not self.router.wait_drained(process, self.settings.drain_timeout):
             logger.warning("version %s still busy after the drain timeout", process.version)
         self.pool.retire(process)
@@ -204,4 +216,6 @@ class Supervisor:
             code = self.current.stop(self.settings.stop_timeout)
             logger.info("stopped version %s (exit %s)", self.current.version, code)
             self.current = None
+        for retiring in self._retiring:
+            retiring.join()
         self.history.update_state(pid=None, port=None)
