@@ -33,6 +33,9 @@ sidecar: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint docker/Dockerfile
+	promtool check config prometheus/prometheus.yml
+	promtool test rules prometheus/tests/alerts_test.yml
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
