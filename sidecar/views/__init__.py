@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .dashboard import bp as dashboard
 from .drift import bp as drift
 from .feedback import bp as feedback
 from .health import bp as health
@@ -11,4 +12,4 @@ from .logs import bp as logs
 from .retrain import bp as retrain
 from .sample import bp as sample
 
-BLUEPRINTS = (index, health, history, logs, sample, feedback, retrain, drift)
+BLUEPRINTS = (index, dashboard, health, history, logs, sample, feedback, retrain, drift)

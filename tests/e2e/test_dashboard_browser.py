@@ -1,0 +1,374 @@
+"""The dashboard in a real browser: the sidecar under gunicorn, Debian's Chromium, Playwright.
+
+Skipped when Chromium or Playwright is missing, except under CI, where that fails.
+``UPDATE_DASHBOARD_SCREENSHOT=1`` also writes the final screenshot to docs/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import shutil
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from mlproject.config import CLASSES, ENV_VARS, FEATURES
+from mlproject.logstore import (
+    LogWriter,
+    PredictionRecord,
+    RejectionRecord,
+    create_store_engine,
+    tables,
+)
+from sidecar.config import SIDECAR_ENV_VARS
+from tests.support.processes import (
+    REPO_ROOT,
+    Server,
+    base_env,
+    free_port,
+    start_process,
+    wait_for_http,
+)
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "dashboard-token-789"
+TINY_PROJECT = REPO_ROOT / "tests" / "integration" / "sidecar" / "tiny_project"
+SCREENSHOT = REPO_ROOT / "docs" / "dashboard.png"
+MAX_SCREENSHOT_BYTES = 300_000
+
+
+def _missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium); no browser is downloaded"
+    return None
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, headless, through Playwright's sync API."""
+    reason = _missing_browser()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+class Console:
+    """Console errors and uncaught exceptions of one page."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+
+@pytest.fixture
+def open_page(browser):
+    """A fresh page (1440 wide) with its console collected."""
+    contexts = []
+
+    def open_(url: str):
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        console = Console(page)
+        page.goto(url)
+        return page, console
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def sidecar(tmp_path):
+    """Start scripts/run-sidecar.sh over a SQLite store in tmp_path; stopped at teardown."""
+    servers: list[Server] = []
+
+    def start(store_url: str, *, tracking_uri: str | None = None) -> Server:
+        port = free_port()
+        env = base_env()
+        for name in (*ENV_VARS, *SIDECAR_ENV_VARS):  # nothing from the shell that ran pytest
+            env.pop(name, None)
+        env.update(
+            {
+                "IRIS_LOG_STORE_URL": store_url,
+                "SIDECAR_BIND": f"127.0.0.1:{port}",
+                "SIDECAR_WORKERS": "2",
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prometheus-{port}"),
+                "IRIS_PROJECT_DIR": str(shutil.copytree(TINY_PROJECT, tmp_path / "project")),
+                "IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv"),
+                "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
+                "MLFLOW_TRACKING_URI": tracking_uri or f"sqlite:///{tmp_path / 'no-mlflow.db'}",
+                "SCORING_URL": "http://127.0.0.1:9",
+                "SIDECAR_TOKEN": TOKEN,
+            }
+        )
+        log_path = tmp_path / f"sidecar-{port}.log"
+        process = start_process(
+            [str(REPO_ROOT / "scripts" / "run-sidecar.sh")],
+            log_path=log_path,
+            env=env,
+            cwd=tmp_path,
+        )
+        server = Server(process, port, log_path)
+        servers.append(server)
+        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def iris_rows() -> list[dict[str, str]]:
+    with open(REPO_ROOT / "data" / "iris.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def prediction(row: dict, version: str, run_id: str, when: datetime, rng) -> PredictionRecord:
+    """A logged prediction for a data set row: mostly right, confident, a few ms."""
+    label = row["species"] if rng.random() > 0.08 else rng.choice(CLASSES)
+    top = rng.uniform(0.6, 0.99)
+    rest = (1 - top) / 2
+    return PredictionRecord(
+        prediction_id=str(uuid.uuid4()),
+        created_at=when,
+        model_name="iris-classifier",
+        model_version=version,
+        run_id=run_id,
+        request_id=f"req-{uuid.uuid4().hex[:8]}",
+        **{name: float(row[name]) for name in FEATURES},
+        prediction=label,
+        class_index=CLASSES.index(label),
+        probabilities={name: (top if name == label else rest) for name in CLASSES},
+        latency_seconds=rng.uniform(0.0015, 0.004) * (3 if rng.random() < 0.05 else 1),
+    )
+
+
+def write_predictions(
+    engine, count: int, version: str, run_id: str, seed: int, shift: float = 0.0
+) -> list:
+    """``count`` predictions ending now, written through the real LogWriter."""
+    rng = random.Random(seed)
+    rows = iris_rows()
+    now = datetime.now(UTC)
+    records = [
+        prediction(rng.choice(rows), version, run_id, now - timedelta(seconds=2 * (count - i)), rng)
+        for i in range(count)
+    ]
+    if shift:  # wider sepals in the latest rows: the drift the dashboard should show in red
+        records[-count // 2 :] = [
+            replace(r, sepal_width=r.sepal_width + shift) for r in records[-count // 2 :]
+        ]
+    writer = LogWriter(engine)
+    writer.start()
+    for record in records:
+        writer.submit_predictions([record], record.latency_seconds)
+    for index, (reason, field) in enumerate(
+        [
+            ("negative", "petal_width"),
+            ("not_a_number", "sepal_length"),
+            ("negative", "petal_length"),
+        ]
+        if seed == 0
+        else []
+    ):
+        writer.submit_rejection(
+            RejectionRecord(
+                created_at=now - timedelta(minutes=index),
+                model_name="iris-classifier",
+                model_version=version,
+                request_id=None,
+                reason=reason,
+                field=field,
+                row_index=0,
+                message=f"row 0, column '{field}': refused ({reason})",
+            )
+        )
+    assert writer.flush(timeout=30), "the log writer did not commit in time"
+    writer.close()
+    return records
+
+
+def record_switches(engine, version: str) -> None:
+    """What the serving supervisor writes: a start and a refused promotion."""
+    now = datetime.now(UTC)
+    rows = [
+        (now - timedelta(hours=2), None, version, "switched", "first start of the champion"),
+        (now - timedelta(minutes=30), version, "9", "refused", "smoke prediction failed"),
+    ]
+    with engine.begin() as conn:
+        for when, old, new, outcome, reason in rows:
+            conn.execute(
+                sa.insert(tables.model_switches).values(
+                    switched_at=when,
+                    model_name="iris-classifier",
+                    from_version=old,
+                    to_version=new,
+                    outcome=outcome,
+                    reason=reason,
+                )
+            )
+
+
+def label_some(url: str, records, share: float = 0.3) -> None:
+    rng = random.Random(7)
+    for record in records[-int(len(records) * share) :]:
+        truth = record.prediction if rng.random() > 0.1 else rng.choice(CLASSES)
+        response = requests.post(
+            f"{url}/feedback",
+            json={"prediction_id": record.prediction_id, "label": truth},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
+        assert response.status_code in (200, 201), response.text
+
+
+def test_dashboard_loads_without_console_errors_and_shows_the_version_in_service(
+    tmp_path, sidecar, open_page
+):
+    from playwright.sync_api import expect
+
+    store_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    engine = create_store_engine(store_url)
+    write_predictions(engine, 40, "4", "run-four", seed=1)
+    server = sidecar(store_url)
+    page, console = open_page(server.url + "/")
+    expect(page.get_by_test_id("model-version")).to_have_text("v4")
+    expect(page.locator("#updated")).to_contain_text("updated", timeout=20_000)
+    expect(page.locator("#predictions-rows tr")).to_have_count(15)
+    expect(page.locator("#health-store")).to_have_text("log store ok")
+    expect(page.locator("#health-scoring")).to_have_text("scoring down")
+    # No registry here: lineage degrades to "unknown" instead of failing.
+    expect(page.locator("#lineage-digest")).to_have_text("unknown")
+    expect(page.locator("#drift-message, #drift-table").first).to_be_visible()
+    page.wait_for_timeout(6_000)  # one more polling round
+    assert console.errors == []
+    assert requests.get(server.url + "/", headers={"Accept": "application/json"}).json()[
+        "endpoints"
+    ]
+    engine.dispose()
+
+
+def test_dashboard_updates_when_new_predictions_are_logged(tmp_path, sidecar, open_page):
+    from playwright.sync_api import expect
+
+    store_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    engine = create_store_engine(store_url)
+    write_predictions(engine, 10, "2", "run-two", seed=2)
+    server = sidecar(store_url)
+    page, console = open_page(server.url + "/")
+    total = page.get_by_test_id("predictions-total")
+    expect(total).to_have_text("10", timeout=20_000)
+    newer = write_predictions(engine, 5, "3", "run-three", seed=3)
+    expect(total).to_have_text("15", timeout=20_000)
+    first_row = page.locator("#predictions-rows tr").first
+    expect(first_row).to_have_attribute("data-prediction-id", newer[-1].prediction_id)
+    expect(page.get_by_test_id("model-version")).to_have_text("v3", timeout=20_000)
+    assert console.errors == []
+    engine.dispose()
+
+
+def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
+    tmp_path, sidecar, open_page, trained_registry
+):
+    from playwright.sync_api import expect
+
+    # A copy of the trained registry, so the tiny project's run lands in this test's copy.
+    shutil.copy(Path(trained_registry["workdir"]) / "mlflow.db", tmp_path / "mlflow.db")
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    from mlflow import MlflowClient
+
+    version = MlflowClient(tracking_uri, tracking_uri).get_model_version_by_alias(
+        "iris-classifier", "champion"
+    )
+    store_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    engine = create_store_engine(store_url)
+    records = write_predictions(engine, 260, version.version, version.run_id, seed=0, shift=0.8)
+    record_switches(engine, version.version)
+    server = sidecar(store_url, tracking_uri=tracking_uri)
+    label_some(server.url, records[-40:], share=0.6)
+
+    page, console = open_page(server.url + "/")
+    expect(page.get_by_test_id("model-version")).to_have_text(f"v{version.version}")
+    digest = version.tags["data_digest"]
+    expect(page.locator("#lineage-digest")).to_have_text(digest, timeout=30_000)
+    expect(page.locator("#refused-banner")).to_contain_text("v9 was refused")
+    expect(page.locator("#history-rows tr.bad")).to_have_count(1)
+    expect(page.locator("#accuracy-value")).to_contain_text("%")
+    expect(page.locator("#errors-rows tr")).to_have_count(2)
+    expect(page.locator("#predictions-rows tr").first).to_contain_text("✓")
+    # Drift belongs to GET /drift: either not there yet, or sepal_width's shift shows red.
+    expect(page.locator("#drift-message")).not_to_have_text("loading…")
+    if page.locator("#drift-table").is_visible():
+        expect(page.locator("#drift-rows tr[data-feature=sepal_width]")).to_have_class("bad")
+    else:
+        expect(page.locator("#drift-message")).to_contain_text("not available")
+
+    page.fill("#retrain-token", "not-the-token")
+    page.click("#retrain-button")
+    expect(page.locator("#retrain-message")).to_contain_text("401")
+    # The browser itself reports the refused request; nothing else may be logged.
+    unexpected = [e for e in console.errors if "401" not in e]
+    assert unexpected == []
+    assert page.evaluate("sessionStorage.getItem('iris-sidecar-token')") is None
+
+    page.fill("#retrain-token", TOKEN)
+    page.click("#retrain-button")
+    expect(page.locator("#retrain-job")).to_be_visible()
+    expect(page.get_by_test_id("job-state")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator("#job-version")).to_have_text("v7")
+    expect(page.locator("#job-gate")).to_contain_text("promoted")
+    expect(page.locator("#job-tail")).to_contain_text("tiny training done")
+    assert page.evaluate("sessionStorage.getItem('iris-sidecar-token')") == TOKEN
+    assert [e for e in console.errors if "401" not in e] == []
+
+    page.wait_for_timeout(500)
+    png = page.screenshot(full_page=True)
+    (tmp_path / "dashboard.png").write_bytes(png)
+    if os.environ.get("UPDATE_DASHBOARD_SCREENSHOT"):
+        SCREENSHOT.write_bytes(compact_png(png))
+        assert SCREENSHOT.stat().st_size < MAX_SCREENSHOT_BYTES
+    engine.dispose()
+
+
+def compact_png(png: bytes) -> bytes:
+    """The screenshot with a 256-colour palette, which keeps the flat UI legible and small."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
+    return out.getvalue()
