@@ -25,6 +25,7 @@ ENDPOINTS = {
     "GET /retrain/<job_id>": "state and outcome of a retrain job",
     "GET /history": "model switches, refused promotions and restarts, newest first",
     "GET /history/at?time=...": "which model version served at a given time",
+    "GET /drift": "live input drift per feature against the training reference",
     "GET /api/overview": "dashboard: model in service, its lineage, log totals, latest job",
     "GET /api/stats?window=200&buckets=12": "dashboard: class mix and latency percentiles",
     "GET /api/errors?limit=10": "dashboard: rejections by reason and the latest ones",

@@ -116,7 +116,13 @@ def sidecar(tmp_path):
     """Start scripts/run-sidecar.sh over a SQLite store in tmp_path; stopped at teardown."""
     servers: list[Server] = []
 
-    def start(store_url: str, *, tracking_uri: str | None = None) -> Server:
+    def start(
+        store_url: str,
+        *,
+        tracking_uri: str | None = None,
+        token: str | None = TOKEN,
+        extra_env: dict[str, str] | None = None,
+    ) -> Server:
         port = free_port()
         env = base_env()
         for name in (*ENV_VARS, *SIDECAR_ENV_VARS):  # nothing from the shell that ran pytest
@@ -132,7 +138,8 @@ def sidecar(tmp_path):
                 "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
                 "MLFLOW_TRACKING_URI": tracking_uri or f"sqlite:///{tmp_path / 'no-mlflow.db'}",
                 "SCORING_URL": "http://127.0.0.1:9",
-                "SIDECAR_TOKEN": TOKEN,
+                **({"SIDECAR_TOKEN": token} if token else {}),
+                **(extra_env or {}),
             }
         )
         log_path = tmp_path / f"sidecar-{port}.log"
@@ -362,6 +369,47 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
         SCREENSHOT.write_bytes(compact_png(png))
         assert SCREENSHOT.stat().st_size < MAX_SCREENSHOT_BYTES
     engine.dispose()
+
+
+def test_retrain_without_a_configured_token_says_retraining_is_unavailable(
+    tmp_path, sidecar, open_page
+):
+    from playwright.sync_api import expect
+
+    server = sidecar(f"sqlite:///{tmp_path / 'predictions.db'}", token=None)
+    page, console = open_page(server.url + "/")
+    expect(page.locator("#retrain-card")).to_contain_text("SIDECAR_TOKEN is not set")
+    page.fill("#retrain-token", "anything")
+    page.click("#retrain-button")
+    expect(page.locator("#retrain-message")).to_contain_text("unavailable (503)")
+    expect(page.locator("#retrain-message")).to_contain_text("SIDECAR_TOKEN is not configured")
+    assert [e for e in console.errors if "503" not in e] == []
+
+
+def test_retrain_while_a_job_runs_says_so_and_follows_that_job(tmp_path, sidecar, open_page):
+    from playwright.sync_api import expect
+
+    server = sidecar(
+        f"sqlite:///{tmp_path / 'predictions.db'}", extra_env={"TINY_TRAIN_SECONDS": "6"}
+    )
+    started = requests.post(
+        f"{server.url}/retrain", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    )
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+    page, console = open_page(server.url + "/")
+    # A job already running when the page opens is shown without asking.
+    expect(page.locator("#job-id")).to_have_text(job_id, timeout=20_000)
+    expect(page.get_by_test_id("job-state")).to_have_text("running")
+    page.fill("#retrain-token", TOKEN)
+    # The page disables the button while it follows a job; another client can still start
+    # one between two polls, which is the 409 this exercises.
+    page.evaluate("document.getElementById('retrain-button').disabled = false")
+    page.click("#retrain-button")
+    expect(page.locator("#retrain-message")).to_contain_text("already queued or running (409)")
+    expect(page.get_by_test_id("job-state")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator("#job-id")).to_have_text(job_id)
+    assert [e for e in console.errors if "409" not in e] == []
 
 
 def compact_png(png: bytes) -> bytes:
