@@ -71,7 +71,7 @@ class ServingSettings:
     # In-flight requests to a replaced version get this long to finish before it is stopped.
     drain_timeout: float = 30.0
     # A scoring process gets this long for uvicorn's graceful shutdown before SIGKILL.
-    stop_timeout: float = 8.0
+    stop_timeout: float = 7.0
     # A request waits this long for a serving process (start-up, crash restart) before 503.
     unavailable_wait: float = 30.0
     # MLflow's per-request limit inside the scoring server (its own default is 60).

@@ -206,7 +206,7 @@ class Supervisor:
         code = process.stop(self.settings.stop_timeout)
         logger.info("stopped version %s pid %s (exit %s)", process.version, process.pid, code)
 
-    def shutdown(self, drain_timeout: float = 2.0) -> None:
+    def shutdown(self, drain_timeout: float = 1.5) -> None:
         """Refuse new requests, let in-flight ones finish, stop every scoring process."""
         self.router.close()
         if not self.router.wait_drained(None, drain_timeout):

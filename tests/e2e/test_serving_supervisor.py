@@ -126,7 +126,7 @@ def start_supervisor(registry, tmp_path):
         log_path = tmp_path / "supervisor.log"
         process = start_process(
             [str(VENV_BIN / "python"), "-m", "serving", "--port", str(port)]
-            + ["--run-dir", str(tmp_path / "run"), "--poll-seconds", "1", *args],
+            + ["--run-dir", str(tmp_path / "run"), "--poll-seconds", "0.5", *args],
             log_path=log_path,
             env=env,
             cwd=tmp_path,
@@ -227,6 +227,7 @@ def test_moving_the_alias_and_back_switches_live_with_no_failed_request(registry
         moved = time.monotonic()
         _set_alias(registry, "2")
         to_v2 = load.wait_for_version("2", moved, SWITCH_DEADLINE)
+        _wait_for_one_scoring_process(supervisor)
         moved = time.monotonic()
         _set_alias(registry, "1")
         back_to_v1 = load.wait_for_version("1", moved, SWITCH_DEADLINE)
@@ -250,6 +251,7 @@ def test_following_the_production_stage_switches_live_with_no_failed_request(
         moved = time.monotonic()
         _set_stage(registry, "2")
         load.wait_for_version("2", moved, SWITCH_DEADLINE)
+        _wait_for_one_scoring_process(supervisor)
         moved = time.monotonic()
         _set_stage(registry, "1")
         load.wait_for_version("1", moved, SWITCH_DEADLINE)
@@ -338,6 +340,11 @@ def test_sigterm_under_load_loses_no_answered_prediction_and_leaves_no_process(
         assert not _alive(pid), f"pid {pid} survived the supervisor"
     with pytest.raises(ProcessLookupError):
         os.killpg(supervisor.process.pid, 0)
+
+
+def _wait_for_one_scoring_process(supervisor: Supervisor) -> None:
+    # The previous version has drained and stopped: promotions are not seconds apart.
+    _wait_for(lambda: len(_children(supervisor.process.pid)) == 1, 30, "the old version to stop")
 
 
 def _children(pid: int) -> set[int]:
