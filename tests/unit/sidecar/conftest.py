@@ -29,6 +29,14 @@ def clean_sidecar_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """SQLite file per test, or the session's PostgreSQL database emptied for this test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'predictions.db'}"
+    return request.getfixturevalue("clean_postgres_url")
+
+
 @pytest.fixture
 def data_csv(tmp_path):
     """A small versioned-data-like CSV."""
