@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -36,25 +37,31 @@ def _postgres_available() -> str | None:
         return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}"
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+@contextmanager
+def _temporary_database(prefix: str):
+    """Create a PostgreSQL database, yield its URL, drop it (skip or fail if no server)."""
     reason = _postgres_available()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    name = f"iris_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        yield url
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+    with _temporary_database("iris_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -74,25 +81,11 @@ def store_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def shared_postgres_url():
     """One PostgreSQL database for the whole session, migrated once (see clean_postgres_url)."""
-    reason = _postgres_available()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
     from mlproject.logstore import create_store_engine
 
-    name = f"iris_shared_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    create_store_engine(url).dispose()
-    try:
+    with _temporary_database("iris_shared") as url:
+        create_store_engine(url).dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
