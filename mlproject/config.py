@@ -32,6 +32,8 @@ class Settings:
       IRIS_PREDICTION_LOGGING  "false" turns the pyfunc's logging off (used while
                                registering, so input-example checks are not traffic)
       IRIS_MODEL_VERSION       version the scoring process serves, when a supervisor knows it
+      IRIS_SMOKE_TOKEN         secret a supervisor's smoke prediction carries (param
+                               ``smoke_token``) so it is answered but not logged as traffic
     """
 
     tracking_uri: str = "http://127.0.0.1:5000"
@@ -42,6 +44,7 @@ class Settings:
     scoring_url: str = "http://127.0.0.1:5001"
     prediction_logging: bool = True
     model_version: str | None = None
+    smoke_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +60,7 @@ class Settings:
             scoring_url=(env.get("SCORING_URL") or default.scoring_url).rstrip("/"),
             prediction_logging=_flag(env.get("IRIS_PREDICTION_LOGGING"), True),
             model_version=env.get("IRIS_MODEL_VERSION") or None,
+            smoke_token=env.get("IRIS_SMOKE_TOKEN") or None,
         )
 
 
@@ -70,4 +74,13 @@ ENV_VARS: tuple[str, ...] = (
     "SCORING_URL",
     "IRIS_PREDICTION_LOGGING",
     "IRIS_MODEL_VERSION",
+    "IRIS_SMOKE_TOKEN",
+    # The serving supervisor's own (serving/settings.py), cleared around tests too.
+    "IRIS_MODEL_STAGE",
+    "SCORING_HOST",
+    "SCORING_PORT",
+    "SCORING_WORKERS",
+    "SERVING_POLL_SECONDS",
+    "SERVING_RUN_DIR",
+    "SERVING_READY_TIMEOUT",
 )

@@ -24,6 +24,9 @@ from mlproject.data import Split
 from mlproject.reference import build_reference
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Params a request may carry (MLflow drops any not declared here): an id stored with the
+# prediction, and the serving supervisor's smoke-test token (see pyfunc).
+PARAMS = {"request_id": "", "smoke_token": ""}
 MODEL_CODE = PACKAGE_DIR / "model_code.py"
 
 # What the served model imports; pinned to what trained it.
@@ -81,7 +84,7 @@ def _model_arguments(
             "code_paths": [str(PACKAGE_DIR)],
             "artifacts": {"estimator": str(estimator_path), "drift_reference": str(reference_path)},
             "signature": infer_signature(
-                example, _example_output(estimator, example), params={"request_id": ""}
+                example, _example_output(estimator, example), params=PARAMS
             ),
             "input_example": example,
             "pip_requirements": pip_requirements(),

@@ -18,6 +18,8 @@ import requests
 from mlflow.pyfunc import scoring_server
 from mlflow.utils.file_utils import path_to_local_file_uri
 
+from serving.smoke import smoke_token
+
 logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
@@ -109,6 +111,7 @@ def start_scoring_process(
     env[scoring_server._SERVER_MODEL_PATH] = path_to_local_file_uri(str(model_path))
     env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"] = str(request_timeout)
     env["IRIS_MODEL_VERSION"] = str(version)
+    env["IRIS_SMOKE_TOKEN"] = smoke_token()
     uvicorn = Path(sys.executable).with_name("uvicorn")
     args = [str(uvicorn) if uvicorn.exists() else "uvicorn", "--host", "127.0.0.1"]
     args += ["--port", str(port), "--timeout-keep-alive", "75"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
 from typing import Any
 
 import requests
@@ -17,11 +19,21 @@ class SmokeTestFailed(Exception):
     """The new version answered, but not the way a served Iris model must."""
 
 
+@functools.cache
+def smoke_token() -> str:
+    """This supervisor's secret, given to its scoring processes as ``IRIS_SMOKE_TOKEN``.
+
+    The served model answers a request carrying it like any other but does not log it:
+    checking a new version is not traffic. Only this process and its children know it.
+    """
+    return secrets.token_hex(16)
+
+
 def smoke_body() -> dict[str, Any]:
-    """A ``dataframe_split`` body with the smoke row and its request id."""
+    """A ``dataframe_split`` body with the smoke row, its request id and the smoke token."""
     return {
         "dataframe_split": {"columns": list(FEATURES), "data": [list(SMOKE_ROW)]},
-        "params": {"request_id": SMOKE_REQUEST_ID},
+        "params": {"request_id": SMOKE_REQUEST_ID, "smoke_token": smoke_token()},
     }
 
 

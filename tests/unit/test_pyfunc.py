@@ -96,3 +96,27 @@ def test_the_signature_declares_the_request_id_param(loaded_model):
 def test_a_request_id_param_is_accepted(loaded_model, iris_split):
     records = loaded_model.predict(iris_split.x_test.head(2), params={"request_id": "abc-1"})
     assert len(records) == 2
+
+
+def test_a_request_carrying_the_supervisors_smoke_token_is_answered_but_not_logged(
+    saved_model_path, sqlite_url, monkeypatch
+):
+    import mlflow
+    import sqlalchemy as sa
+
+    from mlproject.logstore import tables
+
+    monkeypatch.setenv("IRIS_LOG_STORE_URL", sqlite_url)
+    monkeypatch.setenv("IRIS_SMOKE_TOKEN", "s3cret")
+    model = mlflow.pyfunc.load_model(str(saved_model_path))
+    row = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=list(FEATURES))
+    smoke = model.predict(row, params={"request_id": "smoke", "smoke_token": "s3cret"})
+    wrong = model.predict(row, params={"request_id": "wrong", "smoke_token": "guess"})
+    plain = model.predict(row, params={"request_id": "plain"})
+    assert smoke[0]["prediction"] == wrong[0]["prediction"] == plain[0]["prediction"] == "setosa"
+    model.unwrap_python_model()._writer.close()
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        logged = set(conn.execute(sa.select(tables.predictions.c.request_id)).scalars())
+    engine.dispose()
+    assert logged == {"wrong", "plain"}

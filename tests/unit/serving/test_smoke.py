@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from serving.smoke import SMOKE_REQUEST_ID, SmokeTestFailed, check_smoke_response, smoke_body
+from serving.smoke import (
+    SMOKE_REQUEST_ID,
+    SmokeTestFailed,
+    check_smoke_response,
+    smoke_body,
+    smoke_token,
+)
 
 
 def _answer(**changes):
@@ -27,7 +33,8 @@ def test_the_smoke_body_is_one_tagged_row_of_the_four_features():
     body = smoke_body()
     assert len(body["dataframe_split"]["data"]) == 1
     assert len(body["dataframe_split"]["columns"]) == 4
-    assert body["params"] == {"request_id": SMOKE_REQUEST_ID}
+    assert body["params"] == {"request_id": SMOKE_REQUEST_ID, "smoke_token": smoke_token()}
+    assert len(smoke_token()) >= 32 and smoke_token() == smoke_token()
 
 
 @pytest.mark.parametrize(
