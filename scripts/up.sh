@@ -17,6 +17,7 @@ state_dir="$(cd "$state_dir" && pwd)"
 export IRIS_LOG_STORE_URL="${IRIS_LOG_STORE_URL:-sqlite:///$state_dir/predictions.db}"
 export SCORING_URL="${SCORING_URL:-http://127.0.0.1:${SCORING_PORT:-5001}}"
 export IRIS_JOBS_DIR="${IRIS_JOBS_DIR:-$state_dir/retrain-jobs}"
+export SERVING_RUN_DIR="${SERVING_RUN_DIR:-$state_dir/.run/serving}"
 # Only the sidecar gets this (its start script wipes and creates it); the tracking
 # server's --expose-prometheus manages a directory of its own.
 sidecar_metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-$state_dir/.run/prometheus-multiproc}"

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import uuid
 from pathlib import Path
 
 import mlflow
+from mlflow import MlflowClient
 
 logger = logging.getLogger(__name__)
 
 
-def model_dir(run_dir: Path, version: str) -> Path:
-    """Where version ``version`` lives once downloaded: ``<run_dir>/models/v<version>``."""
-    return run_dir / "models" / f"v{version}"
+def model_dir(run_dir: Path, version: str, identity: str = "") -> Path:
+    """Where a version lives once downloaded: ``<run_dir>/models/v<version>-<hash>``.
+
+    ``identity`` names the registry entry (tracking URI, model, version, source); version
+    numbers alone repeat across registries, and a run dir may outlive its registry.
+    """
+    suffix = hashlib.sha256(identity.encode()).hexdigest()[:12] if identity else "local"
+    return run_dir / "models" / f"v{version}-{suffix}"
 
 
 def download_version(tracking_uri: str, name: str, version: str, run_dir: Path) -> Path:
@@ -23,7 +30,12 @@ def download_version(tracking_uri: str, name: str, version: str, run_dir: Path) 
     Downloads into a scratch folder and renames it, so a half-finished download is never
     mistaken for a model; a complete earlier download is reused (versions are immutable).
     """
-    target = model_dir(run_dir, version)
+    source = (
+        MlflowClient(tracking_uri, registry_uri=tracking_uri)
+        .get_model_version(name, version)
+        .source
+    )
+    target = model_dir(run_dir, version, f"{tracking_uri}|{name}|{version}|{source}")
     if (target / "MLmodel").is_file():
         return target
     scratch = target.with_name(f".{target.name}-{uuid.uuid4().hex[:8]}")
