@@ -75,12 +75,4 @@ ENV_VARS: tuple[str, ...] = (
     "IRIS_PREDICTION_LOGGING",
     "IRIS_MODEL_VERSION",
     "IRIS_SMOKE_TOKEN",
-    # The serving supervisor's own (serving/settings.py), cleared around tests too.
-    "IRIS_MODEL_STAGE",
-    "SCORING_HOST",
-    "SCORING_PORT",
-    "SCORING_WORKERS",
-    "SERVING_POLL_SECONDS",
-    "SERVING_RUN_DIR",
-    "SERVING_READY_TIMEOUT",
 )
