@@ -32,6 +32,9 @@ def health():
         # A promoted version the supervisor refused: the old one still serves, but a
         # person promoted something that is not live, and should know why.
         "refused_promotion": _refused_promotion(state.engine) if reachable else None,
+        # The supervisor's newest event: a switch, a refusal, or a restart after the
+        # scoring process died (with its exit code in the reason).
+        "last_serving_event": _last_serving_event(state.engine) if reachable else None,
     }
     return jsonify(body), (200 if ok else 503)
 
@@ -41,6 +44,13 @@ def _refused_promotion(engine) -> dict[str, Any] | None:
 
     with engine.connect() as conn:
         return latest_refusal(conn)
+
+
+def _last_serving_event(engine) -> dict[str, Any] | None:
+    from .history import latest_event
+
+    with engine.connect() as conn:
+        return latest_event(conn)
 
 
 def check_scoring(url: str) -> dict[str, Any]:

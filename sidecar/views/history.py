@@ -78,6 +78,13 @@ def latest_refusal(conn: sa.Connection) -> dict[str, Any] | None:
     return None
 
 
+def latest_event(conn: sa.Connection) -> dict[str, Any] | None:
+    """The newest switch, refusal or restart, or None before the first."""
+    s = tables.model_switches
+    row = conn.execute(sa.select(s).order_by(s.c.seq.desc()).limit(1)).mappings().first()
+    return switch_as_dict(row) if row is not None else None
+
+
 def switch_as_dict(row) -> dict[str, Any]:
     return {
         "switched_at": isoformat(row["switched_at"]),

@@ -74,3 +74,12 @@ def test_health_shows_a_refused_promotion_until_a_later_switch(client, engine):
     assert "failed to load" in refused["reason"]
     record(engine, 2, "3", "switched", "1")
     assert client.get("/health").get_json()["refused_promotion"] is None
+
+
+def test_health_reports_a_restart_of_the_scoring_process(client, engine):
+    assert client.get("/health").get_json()["last_serving_event"] is None
+    record(engine, 0, "1", "switched")
+    record(engine, 3, "1", "restarted", "1", "scoring process pid 41 exited with -9")
+    event = client.get("/health").get_json()["last_serving_event"]
+    assert (event["outcome"], event["to_version"]) == ("restarted", "1")
+    assert "-9" in event["reason"]
