@@ -12,13 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from mlproject.config import CLASSES, FEATURES
 from mlproject.logstore import read_counters, tables
 
 from .. import params
-from ..errors import SidecarError
 from ..lineage import LineageSource
 from ..state import get_state
 from ..timeutil import isoformat
@@ -190,26 +188,16 @@ def accuracy():
 
 @bp.get("/drift")
 def drift():
-    """``GET /drift`` normalised for the page, or ``available: false`` while it is missing.
+    """The drift report as one row per feature, or ``available: false`` with the reason.
 
-    Always a 200 when the question could be asked: the page must not log a failed
-    request (a console error) for a feature that is simply not there yet.
+    A 200 whenever the store answers: the page must not log a failed request (a console
+    error) for drift that is not computed yet; a store outage is a 503 like elsewhere.
     """
     params.query_args(request.args, ())
-    try:
-        endpoint, view_args = current_app.url_map.bind("localhost").match("/drift", method="GET")
-    except HTTPException:
-        return jsonify(_no_drift("drift: not available yet"))
-    try:
-        view = current_app.ensure_sync(current_app.view_functions[endpoint])
-        response = current_app.make_response(view(**view_args))
-    except SidecarError as exc:
-        return jsonify(_no_drift(exc.message))
-    body = response.get_json(silent=True)
-    if response.status_code != 200 or not isinstance(body, dict):
-        message = body.get("message") if isinstance(body, dict) else None
-        return jsonify(_no_drift(message or f"/drift answered HTTP {response.status_code}"))
-    return jsonify(normalize_drift(body))
+    monitor = get_state().drift
+    if monitor is None:
+        return jsonify(_no_drift("drift monitoring is not set up in this process"))
+    return jsonify(drift_rows(monitor.current()))
 
 
 def _no_drift(message: str) -> dict[str, Any]:
@@ -223,54 +211,30 @@ def _no_drift(message: str) -> dict[str, Any]:
     }
 
 
-def normalize_drift(body: dict[str, Any]) -> dict[str, Any]:
-    """One row per feature (feature, psi, ks_pvalue, status), in FEATURES order."""
-    features = body.get("features")
-    if isinstance(features, dict):
-        items = [{"feature": k, **v} for k, v in features.items() if isinstance(v, dict)]
-    elif isinstance(features, list):
-        items = [item for item in features if isinstance(item, dict)]
-    else:
-        items = [{"feature": k, **body[k]} for k in FEATURES if isinstance(body.get(k), dict)]
-    order = {name: index for index, name in enumerate(FEATURES)}
-    rows = []
-    for item in items:
-        ks = item.get("ks") if isinstance(item.get("ks"), dict) else {}
-        status = item.get("status")
-        rows.append(
-            {
-                "feature": str(item.get("feature") or item.get("name") or "?"),
-                "psi": _number(item.get("psi")),
-                "ks_pvalue": _number(
-                    _first(item, "ks_pvalue", "ks_p_value", "ks_p", "p_value", "pvalue")
-                    if ks == {}
-                    else _first(ks, "pvalue", "p_value")
-                ),
-                "status": status if status in DRIFT_STATUSES else "unknown",
-            }
-        )
-    rows.sort(key=lambda row: order.get(row["feature"], len(order)))
-    window = _first(body, "window", "window_size", "live_window", "n")
-    rows_in_window = None
-    if isinstance(window, dict):
-        rows_in_window = window.get("rows")
-        window = _first(window, "size", "n", "count")
-    status = body.get("status")
+def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
+    """``DriftMonitor.current()`` reshaped: one row per feature, in FEATURES order."""
+    features = report.get("features") or {}
+    rows = [
+        {
+            "feature": name,
+            "psi": _number(features[name].get("psi")),
+            "ks_pvalue": _number(features[name].get("ks_pvalue")),
+            "status": features[name].get("status")
+            if features[name].get("status") in DRIFT_STATUSES
+            else "unknown",
+        }
+        for name in FEATURES
+        if isinstance(features.get(name), dict)
+    ]
+    window = report.get("window") or {}
     return {
         "available": True,
-        "status": status if isinstance(status, str) else None,
-        "message": body.get("message") if isinstance(body.get("message"), str) else None,
-        "window": window if isinstance(window, int) else None,
-        "rows": rows_in_window if isinstance(rows_in_window, int) else None,
+        "status": report.get("status"),
+        "message": report.get("message"),
+        "window": window.get("size"),
+        "rows": window.get("rows"),
         "features": rows,
     }
-
-
-def _first(mapping: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if mapping.get(name) is not None:
-            return mapping[name]
-    return None
 
 
 def _number(value: Any) -> float | None:

@@ -12,14 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, jsonify
 
 import sidecar
 from mlproject.config import CLASSES
 from mlproject.logstore import LogWriter, RejectionRecord, tables
-from sidecar.errors import Unavailable, register_error_handlers
-from sidecar.views.dashboard import bp as dashboard_bp
-from sidecar.views.dashboard import normalize_drift
+from sidecar.views.dashboard import drift_rows
 
 from .conftest import auth
 from .seeding import T0, prediction_record, seed, seed_series
@@ -345,52 +342,40 @@ def test_accuracy_without_feedback_is_null_not_zero(client):
 # ---- /api/drift ------------------------------------------------------------------------
 
 
-def drift_app(sqlite_app, drift_view=None) -> Flask:
-    """An app with the dashboard API and, if given, a /drift view of our own."""
-    app = Flask("drift-test")
-    app.extensions["sidecar"] = sqlite_app.extensions["sidecar"]
-    register_error_handlers(app)
-    app.register_blueprint(dashboard_bp)
-    if drift_view is not None:
-        app.add_url_rule("/drift", "drift", drift_view)
-    return app
-
-
-def test_drift_is_not_available_yet_while_there_is_no_drift_endpoint(sqlite_app):
-    response = drift_app(sqlite_app).test_client().get("/api/drift")
+def test_drift_says_so_when_monitoring_is_not_set_up(sqlite_app):
+    sqlite_app.extensions["sidecar"].drift = None
+    response = sqlite_app.test_client().get("/api/drift")
     assert response.status_code == 200
     assert response.get_json() == {
         "available": False,
         "status": None,
-        "message": "drift: not available yet",
+        "message": "drift monitoring is not set up in this process",
         "window": None,
         "rows": None,
         "features": [],
     }
 
 
-def test_drift_endpoint_errors_become_a_message_not_a_failed_request(sqlite_app):
-    def broken():
-        raise Unavailable("drift monitoring is not set up in this process")
+def test_too_few_predictions_is_an_available_report_with_its_message(sqlite_app):
+    body = sqlite_app.test_client().get("/api/drift").get_json()
+    assert body["available"] is True
+    assert body["status"] == "insufficient_data"
+    assert "at least" in body["message"]
+    assert body["features"] == []
 
-    body = drift_app(sqlite_app, broken).test_client().get("/api/drift").get_json()
-    assert body["available"] is False
-    assert body["message"] == "drift monitoring is not set up in this process"
 
-
-def test_drift_report_becomes_one_row_per_feature(sqlite_app):
+def test_drift_report_becomes_one_row_per_feature():
     report = {
         "status": "drift",
         "window": {"size": 250, "rows": 250},
         "features": {
+            "petal_width": {"psi": float("nan"), "ks_pvalue": None, "status": "weird"},
             "sepal_length": {"psi": 0.31, "ks_pvalue": 1e-9, "status": "drift"},
             "sepal_width": {"psi": 0.12, "ks_pvalue": 0.2, "status": "moderate"},
             "petal_length": {"psi": 0.01, "ks_pvalue": 0.9, "status": "ok"},
-            "petal_width": {"psi": float("nan"), "ks_pvalue": None, "status": "weird"},
         },
     }
-    app = drift_app(sqlite_app, lambda: jsonify(report))
-    body = app.test_client().get("/api/drift").get_json()
+    body = drift_rows(report)
     assert body["available"] is True
     assert (body["status"], body["window"], body["rows"]) == ("drift", 250, 250)
     assert body["features"] == [
@@ -398,16 +383,6 @@ def test_drift_report_becomes_one_row_per_feature(sqlite_app):
         {"feature": "sepal_width", "psi": 0.12, "ks_pvalue": 0.2, "status": "moderate"},
         {"feature": "petal_length", "psi": 0.01, "ks_pvalue": 0.9, "status": "ok"},
         {"feature": "petal_width", "psi": None, "ks_pvalue": None, "status": "unknown"},
-    ]
-
-
-def test_drift_accepts_a_list_of_features_too():
-    body = normalize_drift(
-        {"window": 100, "features": [{"name": "petal_width", "psi": 0.2, "status": "moderate"}]}
-    )
-    assert body["window"] == 100
-    assert body["features"] == [
-        {"feature": "petal_width", "psi": 0.2, "ks_pvalue": None, "status": "moderate"}
     ]
 
 
