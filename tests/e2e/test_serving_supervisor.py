@@ -106,6 +106,13 @@ class Supervisor(Server):
             engine.dispose()
 
 
+def _state_pid(server) -> int | None:
+    try:
+        return server.state().get("pid")
+    except (OSError, ValueError):
+        return None
+
+
 @pytest.fixture
 def start_supervisor(registry, tmp_path):
     """Start ``python -m serving`` on a free port and wait until it serves; stop it after."""
@@ -136,6 +143,10 @@ def start_supervisor(registry, tmp_path):
         server.run_dir = tmp_path / "run"
         started.append(server)
         wait_for_http(f"{server.url}/ping", timeout=90, process=process, log_path=log_path)
+        # Traffic moves a moment before state.json names the process: wait for both.
+        deadline = time.monotonic() + 10
+        while not _state_pid(server) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return server
 
     yield _start
@@ -350,7 +361,10 @@ def _wait_for_one_scoring_process(supervisor: Supervisor) -> None:
 def _children(pid: int) -> set[int]:
     found = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
+        try:
+            text = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # that thread ended while we looked (the proxy's handlers come and go)
         found.update(int(child) for child in text)
     return found
 
