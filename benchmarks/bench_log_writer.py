@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,25 +20,7 @@ from mlproject.logstore import (
     tables,
 )
 from mlproject.logstore.counters import increment_counters, latency_deltas, prediction_deltas
-
-
-def _record() -> PredictionRecord:
-    return PredictionRecord(
-        prediction_id=str(uuid.uuid4()),
-        created_at=datetime.now(UTC),
-        model_name="iris-classifier",
-        model_version="1",
-        run_id=None,
-        request_id=None,
-        sepal_length=5.1,
-        sepal_width=3.5,
-        petal_length=1.4,
-        petal_width=0.2,
-        prediction="setosa",
-        class_index=0,
-        probabilities={"setosa": 0.9, "versicolor": 0.05, "virginica": 0.05},
-        latency_seconds=0.001,
-    )
+from tests.integration.logstore.workers import record as make_record
 
 
 def one_row_per_transaction(engine: sa.Engine, records: list[PredictionRecord]) -> float:
@@ -78,8 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         single = create_store_engine(f"sqlite:///{Path(folder) / 'single.db'}")
         batched = create_store_engine(f"sqlite:///{Path(folder) / 'batched.db'}")
-        one = one_row_per_transaction(single, [_record() for _ in range(args.rows)])
-        many = log_writer(batched, [_record() for _ in range(args.rows)], args.batch_size)
+        one = one_row_per_transaction(single, [make_record("bench", i) for i in range(args.rows)])
+        many = log_writer(
+            batched, [make_record("bench", i) for i in range(args.rows)], args.batch_size
+        )
         single.dispose()
         batched.dispose()
     print(f"rows: {args.rows}  (SQLite WAL, synchronous=FULL, counters in the same transaction)")

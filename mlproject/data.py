@@ -71,6 +71,11 @@ def file_digest(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's CSV text (no index): the version of rows not in a file."""
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
 def load_dataset(path: Path | str) -> Dataset:
     """Read and check a CSV with the four feature columns (cm) and ``species``.
 

@@ -21,7 +21,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from mlproject.candidates import Candidate, parse_candidates
 from mlproject.config import Settings
-from mlproject.data import Split, file_digest, load_dataset, split_dataset
+from mlproject.data import Split, file_digest, frame_digest, load_dataset, split_dataset
 from mlproject.errors import TrainingError
 from mlproject.evaluate import heldout_metrics, write_confusion_matrix
 from mlproject.feedback_data import labelled_predictions, without_rows_in
@@ -177,7 +177,7 @@ def _log_datasets(dataset, evaluation, split: Split, feedback: pd.DataFrame, fol
         frame, source=source, name=name, targets="species", digest=digest[:32]
     )
     mlflow.log_input(training, context="training", tags={"sha256": digest})
-    heldout_digest = _frame_digest(split.test)
+    heldout_digest = frame_digest(split.test)
     heldout = mlflow.data.from_pandas(
         split.test,
         source=str(evaluation.path),
@@ -188,12 +188,6 @@ def _log_datasets(dataset, evaluation, split: Split, feedback: pd.DataFrame, fol
     mlflow.log_input(heldout, context="evaluation", tags={"sha256": heldout_digest})
     mlflow.set_tag("iris.training_digest", digest)
     return digest
-
-
-def _frame_digest(frame: pd.DataFrame) -> str:
-    import hashlib
-
-    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
 def _search(candidate: Candidate, split: Split, options: TrainingOptions) -> CandidateResult:
