@@ -3,8 +3,9 @@
 # runs it and tests/e2e/test_stack_on_postgres.py runs it without Docker.
 # Environment (each with its default):
 #   MLFLOW_BACKEND_STORE_URI      sqlite:///$IRIS_STATE_DIR/mlflow.db; in Compose
-#                                 postgresql+psycopg://USER@postgres:5432/mlflow (the
-#                                 password comes from PGPASSWORD, never from the URL)
+#                                 postgresql+psycopg2://USER@postgres:5432/mlflow (the
+#                                 password comes from PGPASSWORD, never from the URL;
+#                                 psycopg2 because of mlflow#24592, see docs/DEPLOY.md)
 #   MLFLOW_ARTIFACTS_DESTINATION  $IRIS_STATE_DIR/mlartifacts (the server proxies artifacts:
 #                                 clients need no access to this folder)
 #   TRACKING_HOST, TRACKING_PORT  127.0.0.1, 5000
