@@ -25,6 +25,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 
 TIMEOUT_SECONDS = 5.0
+# Addresses a server binds to listen everywhere; compared with, never bound here.
+LISTEN_EVERYWHERE = ("", "0.0.0.0", "::", "[::]")  # nosec B104 # compared, not bound
 
 
 class Unhealthy(Exception):
@@ -33,7 +35,7 @@ class Unhealthy(Exception):
 
 def _local(host: str) -> str:
     """Where to reach a server that listens on ``host`` from the same machine."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host  # nosec B104 - compared, not bound
+    return "127.0.0.1" if host in LISTEN_EVERYWHERE else host
 
 
 def _get(url: str, ok: tuple[int, ...] = (200,)) -> tuple[int, bytes]:
