@@ -175,3 +175,15 @@ def test_base_images_are_pinned_by_digest():
     assert re.fullmatch(r"python:3\.11[\w.-]*-slim-bookworm@sha256:[0-9a-f]{64}", image)
     for line in re.findall(r"(?m)^FROM (\S+)", text):
         assert line in ("${PYTHON_IMAGE}", "base", "app"), line
+
+
+def test_each_role_runs_the_script_the_stack_test_runs_without_docker():
+    stages = re.split(r"(?m)^FROM ", DOCKERFILE.read_text())[1:]
+    stack_test = (REPO_ROOT / "tests" / "e2e" / "test_stack_on_postgres.py").read_text()
+    for stage in stages:
+        name = stage.split()[2] if len(stage.split()) > 2 else ""
+        if name not in ("tracking", "trainer", "scoring", "sidecar"):
+            continue
+        [script] = re.findall(r'(?m)^CMD \["bash", "/app/scripts/([\w-]+\.sh)"\]', stage)
+        assert (REPO_ROOT / "scripts" / script).is_file(), script
+        assert f'"{script}"' in stack_test, f"{name} runs {script}, which the stack test does not"
