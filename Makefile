@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install up test train serve sidecar lint bench clean
+.PHONY: install up test train serve sidecar lint bench clean deploy lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,12 +30,32 @@ serve: $(STAMP)
 sidecar: $(STAMP)
 	bash scripts/run-sidecar.sh
 
+# Static checks; .ci/run runs them before the suite. Compose renders with throwaway
+# values for the secrets it requires (it checks the file, not a deployment).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/shellcheck --severity=warning scripts/*.sh docker/postgres/*.sh .ci/run
+	POSTGRES_PASSWORD=lint SIDECAR_TOKEN=lint GRAFANA_ADMIN_PASSWORD=lint \
+		$(BIN)/docker-compose --env-file /dev/null -f docker-compose.yml config --quiet
+	$(BIN)/actionlint -no-color
+	$(BIN)/bandit -c pyproject.toml -r . -q
 	promtool check config prometheus/prometheus.yml
+	promtool check config prometheus/prometheus.docker.yml
 	promtool test rules prometheus/tests/alerts_test.yml
+
+# On a Docker host: build (or --pull) the images, `docker compose up --wait`, check every
+# service, print the URLs. Options: make deploy DEPLOY_ARGS="--pull --tag v1.2.0", or
+# DEPLOY_ARGS=--rollback. See scripts/deploy.sh --help and docs/DEPLOY.md.
+deploy:
+	bash scripts/deploy.sh $(DEPLOY_ARGS)
+
+# Re-lock the runtime dependencies the images install and pip-audit checks.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'uv>=0.4'
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" --quiet -o requirements.lock
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -119,7 +119,7 @@ def start_scoring_process(
         args += ["--workers", str(workers)]
     args.append("mlflow.pyfunc.scoring_server.app:app")
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # nosec B603 # our argv list, no shell
             args,
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -59,7 +59,7 @@ def launch(settings: SidecarSettings, job_dir: Path, params: Mapping[str, Any]) 
     """Start training in its own session, output to ``job_dir/output.log``."""
     job_dir.mkdir(parents=True, exist_ok=True)
     with open(job_dir / "output.log", "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
+        return subprocess.Popen(  # nosec B603 # our argv list, no shell
             command(settings, job_dir / "summary.json", params),
             stdout=log,
             stderr=subprocess.STDOUT,
