@@ -84,14 +84,20 @@ def spool_id(folder: Path) -> str:
     return path.read_text().strip()
 
 
-def create_locked(directory: Path, name: str, first_bytes: bytes = b"") -> tuple[int, Path]:
+def create_locked(
+    directory: Path, name: str, first_bytes: bytes = b"", *, append: bool = True
+) -> tuple[int, Path]:
     """A new file ``name`` in ``directory``, locked by us, holding ``first_bytes``.
+
+    ``append=False`` for files rewritten in place with ``pwrite`` (Linux ignores the
+    offset of a ``pwrite`` to a file opened with O_APPEND).
 
     It is made under a temporary name, locked and filled, then renamed: a shipper never
     sees it unlocked, so never takes it for the leftover of a dead writer.
     """
     scratch = directory / (name + TEMP_SUFFIX)
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | (os.O_APPEND if append else 0)
+    fd = os.open(scratch, flags, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if first_bytes:

@@ -107,9 +107,8 @@ class SpoolWriter:
         layout.prepare_folders(self.folder)
         self._token = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(6)}"
         if self._tally is None:
-            fd, _ = layout.create_locked(
-                self.folder / layout.DROPS, self._token + layout.TALLY_SUFFIX
-            )
+            name = self._token + layout.TALLY_SUFFIX
+            fd, _ = layout.create_locked(self.folder / layout.DROPS, name, append=False)
             self._tally = Tally(fd)
         self._new_segment()
         self._scan()
