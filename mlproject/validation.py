@@ -89,7 +89,13 @@ def _as_frame(data: Any) -> pd.DataFrame:
         return data
     try:
         return pd.DataFrame(data)
-    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds for odd input
+    except Exception:  # noqa: BLE001 - pandas raises many kinds for odd input
+        pass
+    try:
+        # As plain objects, cells pandas cannot convert (an int like 10**400) reach the
+        # per-cell checks, which name them.
+        return pd.DataFrame(data, dtype=object)
+    except Exception as exc:  # noqa: BLE001 - see above
         raise InvalidInputError(
             "not_a_table", f"Input is not a table of rows and columns: {exc}"
         ) from None
