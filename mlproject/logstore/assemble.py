@@ -63,15 +63,19 @@ class Assembler:
         self.batch = Batch()
         impl = sa.DateTime(timezone=True).dialect_impl(dialect)
         self._to_driver = impl.bind_processor(dialect) or (lambda value: value)
+        self._offset_suffix = "" if dialect.name == "sqlite" else "+00:00"
         self.rows = 0
 
     def add_predictions(self, context: Context, frame: Predictions) -> None:
         """Queue one PREDICTIONS frame (ValueError if it does not fit its context)."""
-        if frame.probabilities.shape[1] != len(context.classes) or (
-            frame.rows and int(frame.class_index.max()) >= len(context.classes)
-        ):
-            raise ValueError("PREDICTIONS frame does not match its segment's classes")
-        self._groups.setdefault(id(context), (context, []))[1].append(frame)
+        if frame.n_classes != len(context.classes) or frame.n_features != len(FEATURES):
+            raise ValueError("PREDICTIONS frame does not match its segment's context")
+        if max(frame.class_bytes, default=0) >= len(context.classes):
+            raise ValueError("PREDICTIONS frame has a class index out of range")
+        group = self._groups.get(id(context))
+        if group is None:
+            group = self._groups[id(context)] = (context, [])
+        group[1].append(frame)
         self.rows += frame.rows
 
     def add_rejection(self, context: Context, fields: dict[str, Any]) -> None:
@@ -106,11 +110,15 @@ class Assembler:
 
     def _build(self, context: Context, group: list[Predictions]) -> None:
         counts = [frame.rows for frame in group]
-        ids = id_strings(b"".join(frame.ids for frame in group))
-        features = np.concatenate([frame.features for frame in group])[:, context.feature_order]
-        probabilities = np.concatenate([frame.probabilities for frame in group])
-        class_index = np.concatenate([frame.class_index for frame in group])
-        created = [self._timestamp(frame.created_at) for frame in group]
+        total, n_classes = sum(counts), len(context.classes)
+        ids = id_strings(b"".join([frame.ids for frame in group]))
+        features = np.frombuffer(b"".join([frame.feature_bytes for frame in group]), "<f8")
+        features = features.reshape(total, len(FEATURES))[:, context.feature_order]
+        probabilities = np.frombuffer(
+            b"".join([frame.probability_bytes for frame in group]), "<f8"
+        ).reshape(total, n_classes)
+        class_index = np.frombuffer(b"".join([frame.class_bytes for frame in group]), "u1")
+        created = self._timestamps([frame.created_at for frame in group])
         latencies = np.array([frame.latency for frame in group], dtype="float64")
         request_ids = [clean_text(frame.request_id, 200) for frame in group]
 
@@ -168,3 +176,15 @@ class Assembler:
 
     def _timestamp(self, epoch_seconds: float):
         return self._to_driver(datetime.fromtimestamp(epoch_seconds, UTC))
+
+    def _timestamps(self, epoch_seconds: list[float]) -> list:
+        """Many timestamps at once, as the driver takes them (text for bulk loads)."""
+        micros = np.rint(np.array(epoch_seconds, dtype="float64") * 1e6).astype("int64")
+        text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+        # SQLAlchemy's own SQLite format ("YYYY-MM-DD HH:MM:SS.ffffff", UTC, no offset), so
+        # the sidecar's string comparisons see the same text; PostgreSQL's COPY reads it
+        # with the offset.
+        text = np.char.replace(text, "T", " ")
+        if self._offset_suffix:
+            text = np.char.add(text, self._offset_suffix)
+        return text.tolist()

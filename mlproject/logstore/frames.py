@@ -2,10 +2,11 @@
 
 A frame is a 16-byte header, then its payload::
 
-    magic "\\xa7IRL" | kind u8 | version u8 | reserved u16 | payload length u32 | crc32 u32
+    magic "\\xa7IRL" | crc32 u32 | kind u8 | version u8 | reserved u16 | payload length u32
 
-The CRC covers the first 12 header bytes and the payload, so a torn write (a process killed
-mid-append, a crash before write-back) or a corrupt length is detected, never misread.
+The CRC covers everything after itself (the rest of the header and the payload), so a torn
+write (a process killed mid-append, a crash before write-back) or a corrupt length is
+detected, never misread.
 
 Kinds:
   CONTEXT      JSON: the writer's model name, version, run id, classes, features. First
@@ -33,9 +34,10 @@ MAGIC = b"\xa7IRL"
 VERSION = 1
 CONTEXT, PREDICTIONS, REJECTION = 1, 2, 3
 
-_HEAD = struct.Struct("<4sBBHI")  # everything the CRC covers, before the CRC itself
-_CRC = struct.Struct("<I")
-HEADER_SIZE = _HEAD.size + _CRC.size
+_HEAD = struct.Struct("<4sIBBHI")  # magic, crc, kind, version, reserved, length
+_COVERED = struct.Struct("<BBHI")  # what the CRC covers before the payload
+HEADER_SIZE = _HEAD.size
+_CRC_FROM = 8
 # created_at (epoch s), latency (s), rows, features, classes, request id bytes, reserved
 _PRED = struct.Struct("<ddIHHHH")
 MAX_PAYLOAD = 1 << 28  # a 10,000-row request is ~0.8 MB; anything near this is corruption
@@ -43,8 +45,9 @@ MAX_PAYLOAD = 1 << 28  # a 10,000-row request is ~0.8 MB; anything near this is 
 
 def frame(kind: int, payload: bytes) -> bytes:
     """Wrap ``payload`` in a header with its length and checksum."""
-    head = _HEAD.pack(MAGIC, kind, VERSION, 0, len(payload))
-    return head + _CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
+    covered = _COVERED.pack(kind, VERSION, 0, len(payload))
+    crc = zlib.crc32(payload, zlib.crc32(covered))
+    return MAGIC + crc.to_bytes(4, "little") + covered + payload
 
 
 def context_frame(context: dict[str, Any]) -> bytes:
@@ -83,45 +86,61 @@ def predictions_frame(
     return frame(PREDICTIONS, payload)
 
 
-@dataclass(frozen=True)
 class Predictions:
-    """A decoded PREDICTIONS frame (arrays are read-only views of the frame's bytes)."""
+    """A decoded PREDICTIONS frame: scalars, and its arrays as raw bytes.
 
-    created_at: float
-    latency: float
-    request_id: str | None
-    ids: bytes
-    features: np.ndarray
-    probabilities: np.ndarray
-    class_index: np.ndarray
+    The shipper decodes tens of thousands of frames per batch, so the arrays stay bytes
+    here and become NumPy arrays once per batch (``features`` etc. give one frame's).
+    """
+
+    __slots__ = (
+        "created_at",
+        "latency",
+        "request_id",
+        "rows",
+        "n_features",
+        "n_classes",
+        "ids",
+        "feature_bytes",
+        "probability_bytes",
+        "class_bytes",
+    )
+
+    def __init__(self, data: bytes, start: int, stop: int) -> None:
+        created, latency, rows, n_feat, n_cls, rid_len, _ = _PRED.unpack_from(data, start)
+        a = start + _PRED.size + rid_len
+        b = a + rows * 16
+        c = b + rows * n_feat * 8
+        d = c + rows * n_cls * 8
+        if d + rows != stop:
+            raise ValueError("PREDICTIONS payload sizes do not add up")
+        self.created_at, self.latency, self.rows = created, latency, rows
+        self.n_features, self.n_classes = n_feat, n_cls
+        self.request_id = data[start + _PRED.size : a].decode("utf-8", "replace") or None
+        self.ids, self.feature_bytes = data[a:b], data[b:c]
+        self.probability_bytes, self.class_bytes = data[c:d], data[d:stop]
 
     @property
-    def rows(self) -> int:
-        return len(self.class_index)
+    def features(self) -> np.ndarray:
+        return np.frombuffer(self.feature_bytes, "<f8").reshape(self.rows, self.n_features)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return np.frombuffer(self.probability_bytes, "<f8").reshape(self.rows, self.n_classes)
+
+    @property
+    def class_index(self) -> np.ndarray:
+        return np.frombuffer(self.class_bytes, "u1")
 
 
-def decode_predictions(payload: bytes | memoryview) -> Predictions:
-    """Arrays and fields of a PREDICTIONS payload; ValueError if its sizes do not add up."""
-    created, latency, rows, n_feat, n_cls, rid_len, _ = _PRED.unpack_from(payload, 0)
-    pos = _PRED.size
-    request_id = bytes(payload[pos : pos + rid_len]).decode("utf-8", "replace") or None
-    pos += rid_len
-    sizes = (rows * 16, rows * n_feat * 8, rows * n_cls * 8, rows)
-    if pos + sum(sizes) != len(payload):
-        raise ValueError("PREDICTIONS payload sizes do not add up")
-    ids = bytes(payload[pos : pos + sizes[0]])
-    pos += sizes[0]
-    features = np.frombuffer(payload, "<f8", rows * n_feat, pos).reshape(rows, n_feat)
-    pos += sizes[1]
-    probabilities = np.frombuffer(payload, "<f8", rows * n_cls, pos).reshape(rows, n_cls)
-    pos += sizes[2]
-    class_index = np.frombuffer(payload, "u1", rows, pos)
-    return Predictions(created, latency, request_id, ids, features, probabilities, class_index)
+def decode_predictions(data: bytes, start: int = 0, stop: int | None = None) -> Predictions:
+    """The PREDICTIONS payload in ``data[start:stop]``; ValueError if its sizes do not add up."""
+    return Predictions(data, start, len(data) if stop is None else stop)
 
 
-def decode_json(payload: bytes | memoryview) -> dict[str, Any]:
-    """The object in a CONTEXT or REJECTION payload."""
-    value = json.loads(bytes(payload))
+def decode_json(data: bytes, start: int = 0, stop: int | None = None) -> dict[str, Any]:
+    """The object in a CONTEXT or REJECTION payload in ``data[start:stop]``."""
+    value = json.loads(data[start:stop])
     if not isinstance(value, dict):
         raise ValueError("frame payload is not a JSON object")
     return value
@@ -129,38 +148,39 @@ def decode_json(payload: bytes | memoryview) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Scan:
-    """Frames found in a buffer: (kind, payload, end offset) each, and how the scan ended.
+    """Frames found in a buffer, and how the scan ended.
 
-    ``end`` is the offset just past the last whole frame. ``problem`` is None when the
-    buffer ended exactly there, "partial" when a frame is cut short (still being written,
-    or torn), "corrupt" when the bytes at ``end`` are not a valid frame.
+    ``frames`` holds (kind, payload start, payload stop, end offset) per frame: positions
+    in the buffer, and the offset just past the frame (``base`` added). ``end`` is the
+    offset just past the last whole frame. ``problem`` is None when the buffer ended exactly
+    there, "partial" when a frame is cut short (still being written, or torn), "corrupt"
+    when the bytes at ``end`` are not a valid frame.
     """
 
-    frames: list[tuple[int, memoryview, int]]
+    frames: list[tuple[int, int, int, int]]
     end: int
     problem: str | None
 
 
 def scan(buffer: bytes, start: int = 0, base: int = 0, max_frames: int | None = None) -> Scan:
     """Parse whole frames from ``buffer[start:]``; offsets returned are ``base`` + position."""
-    view = memoryview(buffer)
-    pos, size, frames = start, len(buffer), []
-    while pos < size and (max_frames is None or len(frames) < max_frames):
+    pos, size, found = start, len(buffer), []
+    unpack, crc32, limit = _HEAD.unpack_from, zlib.crc32, max_frames or size
+    while pos < size and len(found) < limit:
         if size - pos < HEADER_SIZE:
-            return Scan(frames, base + pos, "partial" if _magic_prefix(view, pos) else "corrupt")
-        magic, kind, _version, _, length = _HEAD.unpack_from(view, pos)
+            problem = "partial" if MAGIC.startswith(buffer[pos : pos + 4]) else "corrupt"
+            return Scan(found, base + pos, problem)
+        magic, crc, kind, _version, _, length = unpack(buffer, pos)
         if magic != MAGIC or length > MAX_PAYLOAD:
-            return Scan(frames, base + pos, "corrupt")
+            return Scan(found, base + pos, "corrupt")
         end = pos + HEADER_SIZE + length
         if end > size:
-            return Scan(frames, base + pos, "partial")
-        (crc,) = _CRC.unpack_from(view, pos + _HEAD.size)
-        payload = view[pos + HEADER_SIZE : end]
-        if zlib.crc32(payload, zlib.crc32(view[pos : pos + _HEAD.size])) != crc:
-            return Scan(frames, base + pos, "corrupt")
-        frames.append((kind, payload, base + end))
+            return Scan(found, base + pos, "partial")
+        if crc32(buffer[pos + _CRC_FROM : end]) != crc:
+            return Scan(found, base + pos, "corrupt")
+        found.append((kind, pos + HEADER_SIZE, end, base + end))
         pos = end
-    return Scan(frames, base + pos, None)
+    return Scan(found, base + pos, None)
 
 
 def next_frame_start(buffer: bytes, start: int) -> int:
@@ -172,8 +192,3 @@ def next_frame_start(buffer: bytes, start: int) -> int:
             return pos
         pos = buffer.find(MAGIC, pos + 1)
     return -1
-
-
-def _magic_prefix(view: memoryview, pos: int) -> bool:
-    tail = bytes(view[pos : pos + len(MAGIC)])
-    return MAGIC.startswith(tail)

@@ -88,11 +88,12 @@ class SpoolReader:
             data = handle.read(min(size - position, max(budget, _MIN_READ)))
         found = frames.scan(data, 0, base=position, max_frames=self._frame_room(work, max_frames))
         end = position
-        for kind, payload, frame_end in found.frames:
-            self._frame(path, kind, payload, work)
+        name, assembler = path.name, work.assembler
+        for kind, start, stop, frame_end in found.frames:
+            self._frame(name, kind, data, start, stop, work)
             end = frame_end
             work.frames += 1
-            if work.assembler.rows >= max_rows:
+            if assembler.rows >= max_rows:
                 break
         at_eof = position + len(data) >= size and end == found.end
         if found.problem and at_eof and (gone or found.problem == "corrupt"):
@@ -101,23 +102,21 @@ class SpoolReader:
             work.offsets[stream] = (end, None)
         return end - position
 
-    def _frame(self, path: Path, kind: int, payload, work: Pass) -> None:
+    def _frame(self, name: str, kind: int, data: bytes, start: int, stop: int, work: Pass) -> None:
         try:
-            if kind == frames.CONTEXT:
-                self._contexts[path.name] = Context(frames.decode_json(payload))
-                return
-            context = self._contexts.get(path.name)
-            if context is None:
-                raise ValueError("frame before any CONTEXT frame")
             if kind == frames.PREDICTIONS:
-                work.assembler.add_predictions(context, frames.decode_predictions(payload))
+                context = self._contexts[name]
+                work.assembler.add_predictions(context, frames.Predictions(data, start, stop))
+            elif kind == frames.CONTEXT:
+                self._contexts[name] = Context(frames.decode_json(data, start, stop))
             elif kind == frames.REJECTION:
-                work.assembler.add_rejection(context, frames.decode_json(payload))
+                context = self._contexts[name]
+                work.assembler.add_rejection(context, frames.decode_json(data, start, stop))
             else:
-                logger.warning("skipping a spool frame of unknown kind %d in %s", kind, path.name)
+                logger.warning("skipping a spool frame of unknown kind %d in %s", kind, name)
         except (ValueError, KeyError, TypeError) as exc:
             # Whole and checksummed, yet unreadable: a writer bug, not a torn write. Say so.
-            logger.error("skipping an unreadable spool frame in %s: %s", path.name, exc)
+            logger.error("skipping an unreadable spool frame in %s: %r", name, exc)
             work.drops.update({"frames": 1})
 
     def _read_context(self, handle, path: Path) -> None:
@@ -125,7 +124,8 @@ class SpoolReader:
         head = handle.read(_MIN_READ)
         found = frames.scan(head, 0, max_frames=1)
         if found.frames and found.frames[0][0] == frames.CONTEXT:
-            self._contexts[path.name] = Context(frames.decode_json(found.frames[0][1]))
+            _, start, stop, _ = found.frames[0]
+            self._contexts[path.name] = Context(frames.decode_json(head, start, stop))
 
     def _skip_damage(self, path, data, start, base, size, gone) -> int:
         resume = frames.next_frame_start(data, start)

@@ -136,17 +136,19 @@ class Shipper:
                     self._outage_since = None
             except Exception as exc:  # noqa: BLE001 - never die: say why and retry
                 self._outage(exc)
-                continue
+                shipped = 0
             if shipped:
                 idle_since = None
                 continue
+            # An empty spool has nothing to lose, even while the store is unreachable.
             if exit_when_idle is not None and self._spool_empty():
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= exit_when_idle:
                     return
             else:
                 idle_since = None
-            self.stop.wait(self.poll_seconds)
+            if self._outage_since is None:
+                self.stop.wait(self.poll_seconds)
 
     def backlog_bytes(self) -> int:
         """Bytes in segments not yet committed to the store (from the last known offsets)."""

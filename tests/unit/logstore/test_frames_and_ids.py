@@ -26,8 +26,9 @@ def a_frame(rows: int = 2, request_id: bytes = b"r-1") -> bytes:
 
 
 def test_a_predictions_frame_decodes_to_what_was_encoded():
-    [(kind, payload, end)] = frames.scan(a_frame(rows=3)).frames
-    decoded = frames.decode_predictions(payload)
+    data = a_frame(rows=3)
+    [(kind, start, stop, end)] = frames.scan(data).frames
+    decoded = frames.decode_predictions(data, start, stop)
     assert kind == frames.PREDICTIONS and end == len(a_frame(rows=3))
     assert (decoded.created_at, decoded.latency, decoded.request_id) == (
         1_700_000_000.25,
@@ -59,13 +60,15 @@ def test_a_flipped_bit_is_corrupt_and_the_next_frame_is_found_after_it():
 
 def test_a_damaged_length_never_reads_past_the_frame():
     damaged = bytearray(a_frame())
-    damaged[8:12] = (2**31).to_bytes(4, "little")
+    damaged[12:16] = (2**31).to_bytes(4, "little")
     assert frames.scan(bytes(damaged)).problem == "corrupt"
 
 
 def test_json_frames_round_trip():
-    [(kind, payload, _)] = frames.scan(frames.rejection_frame({"reason": "negative"})).frames
-    assert kind == frames.REJECTION and frames.decode_json(payload) == {"reason": "negative"}
+    data = frames.rejection_frame({"reason": "negative"})
+    [(kind, start, stop, _)] = frames.scan(data).frames
+    assert kind == frames.REJECTION
+    assert frames.decode_json(data, start, stop) == {"reason": "negative"}
 
 
 def test_ids_are_uuid7_unique_and_in_the_order_they_were_made():
