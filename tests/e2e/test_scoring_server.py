@@ -155,10 +155,13 @@ def test_rejections_are_logged_with_their_reason_and_field(scoring_server):
     engine = sa.create_engine(scoring_server.store_url)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.select(tables.rejections).where(tables.rejections.c.request_id == marker)
-            ).first()
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(tables.rejections).where(tables.rejections.c.request_id == marker)
+                ).first()
+        except sa.exc.OperationalError:
+            found = None  # the shipper has not created the store yet
         if found:
             break
         time.sleep(0.2)
@@ -172,12 +175,15 @@ def wait_for_row(store_url, prediction_id, timeout=10.0):
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                row = conn.execute(
-                    sa.select(tables.predictions).where(
-                        tables.predictions.c.prediction_id == prediction_id
-                    )
-                ).first()
+            try:
+                with engine.connect() as conn:
+                    row = conn.execute(
+                        sa.select(tables.predictions).where(
+                            tables.predictions.c.prediction_id == prediction_id
+                        )
+                    ).first()
+            except sa.exc.OperationalError:
+                row = None  # the shipper has not created the store yet
             if row is not None:
                 return row
             time.sleep(0.1)
