@@ -50,12 +50,14 @@ class Shipper:
         retry_seconds: float = 1.0,
         feedback_window: float = 3600.0,
         expire_every: float = 10.0,
+        read_ahead: bool = True,
     ) -> None:
         self.folder = Path(folder)
         self.engine = engine
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
         self.feedback_window, self.expire_every = feedback_window, expire_every
+        self.read_ahead = read_ahead
         self.stop = threading.Event()
         self.reader = SpoolReader(self.folder)
         self.spool_id = layout.spool_id(self.folder)
@@ -64,31 +66,35 @@ class Shipper:
         self._careful = 0  # frames still to load one per transaction after a refused batch
         self._outage_since: float | None = None
         self._expired_at = 0.0
+        self._next: Pass | None = None  # read ahead while the previous batch committed
 
     def ship_once(self) -> int:
         """One pass: load one batch (if anything is new) and tidy finished files.
 
         Returns rows loaded. Raises the store's error on an outage (offsets are re-read
-        from the store before the next pass).
+        from the store before the next pass). While a full batch commits, the next one is
+        read and assembled in a thread (the database works without the GIL meanwhile); it
+        is used only if the commit succeeded.
         """
         if self.offsets is None:
             self._load_offsets()
+            self._next = None
         single = self._careful > 0
-        work = Pass(Assembler(self.engine.dialect))
-        self.reader.collect(
-            work, self.offsets, self.max_rows, self.max_bytes, 1 if single else None
-        )
-        if work.drops:  # unreadable frames: at least one row each, counted, never silent
-            work.assembler.batch.deltas.update(c.dropped_deltas(work.drops["frames"]))
+        work, self._next = self._next or self._collect(self.offsets, single), None
         if not work.offsets:
             self._tidy(work.done)
             return 0
-        batch = work.assembler.finish()
+        batch = work.assembler.batch
         batch.offsets = work.offsets
+        ahead = None
+        if self.read_ahead and not single and work.assembler.rows >= self.max_rows // 2:
+            ahead = _Ahead(self._collect, {**self.offsets, **work.offsets})
         try:
             with immediate_transaction(self.engine) as conn:
                 loaded = load(conn, batch, self.spool_id, datetime.now(UTC))
         except Exception as exc:
+            if ahead is not None:
+                ahead.result()  # finished reading, then dropped: it assumed this commit
             self.offsets = None  # committed or not, the store knows: ask it next time
             if is_outage(exc) or not batch.rows:
                 raise
@@ -105,8 +111,20 @@ class Shipper:
             self._careful -= 1
         self.offsets.update(work.offsets)
         self.loaded_rows += loaded.predictions + loaded.rejections
+        if ahead is not None:
+            self._next = ahead.result()
         self._tidy(work.done)
         return loaded.predictions + loaded.rejections
+
+    def _collect(self, offsets: dict, single: bool = False) -> Pass:
+        work = Pass(Assembler(self.engine.dialect))
+        limit = 1 if single else None
+        self.reader.collect(work, offsets, self.max_rows, self.max_bytes, limit)
+        if work.drops:  # unreadable frames: at least one row each, counted, never silent
+            work.assembler.batch.deltas.update(c.dropped_deltas(work.drops["frames"]))
+        if work.offsets:
+            work.assembler.finish()
+        return work
 
     def drain(self, timeout: float | None = None) -> bool:
         """Ship until every file is loaded (writers may still be appending); False on timeout."""
@@ -222,6 +240,29 @@ class Shipper:
             except FileNotFoundError:
                 continue
         return True
+
+
+class _Ahead:
+    """Runs one read-ahead in a thread; ``result`` joins it."""
+
+    def __init__(self, collect, offsets: dict) -> None:
+        self._value: Pass | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(collect, offsets), daemon=True)
+        self._thread.start()
+
+    def _run(self, collect, offsets) -> None:
+        try:
+            self._value = collect(offsets)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+            self._error = exc
+
+    def result(self) -> Pass | None:
+        self._thread.join()
+        if self._error is not None:
+            logger.warning("read-ahead failed, reading again: %s", self._error)
+            return None
+        return self._value
 
 
 if __name__ == "__main__":

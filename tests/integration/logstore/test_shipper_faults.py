@@ -158,3 +158,32 @@ def test_rows_already_in_the_store_are_neither_stored_nor_counted_again(store):
     assert counters["iris_predictions_total{model_version=1,prediction=setosa}"] == 4
     assert counters["iris_prediction_errors_total{reason=negative}"] == 1
     writer.close()
+
+
+def test_a_failed_commit_discards_the_batch_read_ahead_and_nothing_is_lost(store, monkeypatch):
+    engine, folder = store
+    writer = open_writer(folder)
+    ids = append_requests(writer, 40)
+    real = engine_module.immediate_transaction
+    calls = []
+
+    @contextmanager
+    def fail_some(engine_):
+        calls.append(1)
+        if len(calls) in (2, 5):  # before or after the commit: the store is the judge
+            raise OperationalError("BEGIN", {}, Exception("connection refused"))
+        with real(engine_) as conn:
+            yield conn
+        if len(calls) == 3:
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(shipper, "immediate_transaction", fail_some)
+    worker = shipper.Shipper(folder, engine, max_rows=6, retry_seconds=0.01)
+    assert worker.drain(60)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(tables.predictions.c.prediction_id)).scalars().all()
+    assert sorted(stored) == sorted(ids)
+    assert (
+        counters_by_name(engine)["iris_predictions_total{model_version=1,prediction=setosa}"] == 40
+    )
+    writer.close()
