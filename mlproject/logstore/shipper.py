@@ -186,10 +186,14 @@ class Shipper:
         with immediate_transaction(self.engine) as conn:
             offsets = read_offsets(conn, self.spool_id)
             present = {f"{p.parent.name}/{p.name}" for group in self.reader.files() for p in group}
+            # Files removed after their last load, before their offsets were. Only when the
+            # folder is really there: an unmounted spool must not make us forget offsets.
             orphans = [stream for stream in offsets if stream not in present]
-            if orphans:  # files removed after their last load, before their offsets were
+            if not (self.folder / layout.SEGMENTS).is_dir():
+                orphans = []
+            if orphans:
                 forget_offsets(conn, self.spool_id, orphans)
-        self.offsets = {k: v for k, v in offsets.items() if k in present}
+        self.offsets = {k: v for k, v in offsets.items() if k not in orphans}
 
     def _tidy(self, done: list[Path]) -> None:
         if not done:
