@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 5.0
 # A shipper a model process started ends this long after the spool emptied (every writer
-# gone, every row loaded), so none is left behind once serving stops.
-IDLE_EXIT_SECONDS = 10.0
+# gone, every row loaded), so none is left behind once serving stops. A live writer always
+# keeps its drop tally in the spool, so "empty" never happens while one runs: no grace is
+# needed for a writer between two segments, only for polling.
+IDLE_EXIT_SECONDS = 0.2
 
 
 def spawn_shipper(
