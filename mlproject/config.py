@@ -10,6 +10,10 @@ FEATURES: tuple[str, ...] = ("sepal_length", "sepal_width", "petal_length", "pet
 CLASSES: tuple[str, ...] = ("setosa", "versicolor", "virginica")
 MAX_BATCH_ROWS = 10_000
 MAX_MEASUREMENT_CM = 100.0
+# Longest ``params.request_id`` stored with a prediction; a longer one is refused (400).
+MAX_REQUEST_ID_CHARS = 200
+DURABILITY_MODES: tuple[str, ...] = ("buffered", "fsync")
+SHIPPER_MODES: tuple[str, ...] = ("auto", "external")
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -34,6 +38,17 @@ class Settings:
       IRIS_MODEL_VERSION       version the scoring process serves, when a supervisor knows it
       IRIS_SMOKE_TOKEN         secret a supervisor's smoke prediction carries (param
                                ``smoke_token``) so it is answered but not logged as traffic
+      IRIS_SPOOL_DIR           root of the on-disk prediction log spool (default .run/spool);
+                               each log store gets its own folder below it
+      IRIS_SPOOL_MAX_BYTES     spool size past which predictions are dropped and counted in
+                               iris_prediction_log_dropped_total (default 1 GiB)
+      IRIS_LOG_DURABILITY      "buffered" (default: survives a kill -9 of the scoring
+                               process) or "fsync" (also survives an OS crash; slower)
+      IRIS_LOG_SHIPPER         "auto" (default: the first model process that finds no shipper
+                               starts one) or "external" (a supervisor runs the shipper)
+      IRIS_FEEDBACK_WINDOW     seconds a label waits for its prediction (pending feedback),
+                               and the age past which a dated prediction id is unknown
+                               (default 3600)
     """
 
     tracking_uri: str = "http://127.0.0.1:5000"
@@ -45,6 +60,19 @@ class Settings:
     prediction_logging: bool = True
     model_version: str | None = None
     smoke_token: str | None = None
+    spool_dir: str = ".run/spool"
+    spool_max_bytes: int = 1 << 30
+    log_durability: str = "buffered"
+    log_shipper: str = "auto"
+    feedback_window_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if self.log_durability not in DURABILITY_MODES:
+            raise ValueError(f"IRIS_LOG_DURABILITY must be one of {DURABILITY_MODES}")
+        if self.log_shipper not in SHIPPER_MODES:
+            raise ValueError(f"IRIS_LOG_SHIPPER must be one of {SHIPPER_MODES}")
+        if self.spool_max_bytes <= 0 or self.feedback_window_seconds <= 0:
+            raise ValueError("IRIS_SPOOL_MAX_BYTES and IRIS_FEEDBACK_WINDOW must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +89,13 @@ class Settings:
             prediction_logging=_flag(env.get("IRIS_PREDICTION_LOGGING"), True),
             model_version=env.get("IRIS_MODEL_VERSION") or None,
             smoke_token=env.get("IRIS_SMOKE_TOKEN") or None,
+            spool_dir=env.get("IRIS_SPOOL_DIR") or default.spool_dir,
+            spool_max_bytes=int(env.get("IRIS_SPOOL_MAX_BYTES") or default.spool_max_bytes),
+            log_durability=(env.get("IRIS_LOG_DURABILITY") or default.log_durability).lower(),
+            log_shipper=(env.get("IRIS_LOG_SHIPPER") or default.log_shipper).lower(),
+            feedback_window_seconds=float(
+                env.get("IRIS_FEEDBACK_WINDOW") or default.feedback_window_seconds
+            ),
         )
 
 
@@ -75,4 +110,9 @@ ENV_VARS: tuple[str, ...] = (
     "IRIS_PREDICTION_LOGGING",
     "IRIS_MODEL_VERSION",
     "IRIS_SMOKE_TOKEN",
+    "IRIS_SPOOL_DIR",
+    "IRIS_SPOOL_MAX_BYTES",
+    "IRIS_LOG_DURABILITY",
+    "IRIS_LOG_SHIPPER",
+    "IRIS_FEEDBACK_WINDOW",
 )

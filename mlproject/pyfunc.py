@@ -2,58 +2,74 @@
 
 It travels inside the MLflow model (``code_paths``) and is instantiated by
 ``model_code.py`` (models-from-code), so nothing is pickled by reference. ``load_context``
-builds everything that holds a resource (the estimator, the log-store engine and its
-background writer); ``__init__`` holds nothing, because the object may be pickled.
-``predict`` is called from several scoring-server threads at once: it keeps no per-call
-state on ``self`` and the writer is thread-safe.
+builds everything that holds a resource (the estimator, the spool writer and, under a bare
+``mlflow models serve``, the watch that starts a log shipper); ``__init__`` holds nothing,
+because the object may be pickled. ``predict`` is called from several scoring-server
+threads at once: it keeps no per-call state on ``self``, and the spool writer is
+thread-safe.
+
+The request path logs by appending one binary frame per request to a local spool before
+the answer leaves (see ``mlproject.logstore.spool``); the shipper process loads it into the
+SQL store. No SQL and no per-row logging objects here.
 """
 
 from __future__ import annotations
 
+import copy
 import hmac
 import logging
 import time
-import uuid
-from datetime import UTC, datetime
+import warnings
 from typing import Any
 
 import joblib
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from mlproject.config import CLASSES, FEATURES, Settings
+from mlproject.config import CLASSES, FEATURES, MAX_REQUEST_ID_CHARS, Settings
 from mlproject.errors import InvalidInputError
-from mlproject.validation import validate_batch
+from mlproject.logstore import frames
+from mlproject.logstore.ids import IdSource
+from mlproject.validation import validate_features
 
 logger = logging.getLogger(__name__)
 
+# Control characters (NUL included: PostgreSQL cannot store it) become U+FFFD in request ids.
+_UNPRINTABLE = {code: "\ufffd" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
 
 class IrisClassifier(mlflow.pyfunc.PythonModel):
-    """Validates a batch, predicts species with probabilities, logs each row."""
+    """Validates a batch, predicts species with probabilities, logs each request."""
 
     def load_context(self, context) -> None:
-        """Load the estimator and, unless logging is off, start the log-store writer."""
+        """Load the estimator and, unless logging is off, open the spool."""
         settings = Settings.from_env()
         config = dict(context.model_config or {})
-        self._estimator = joblib.load(context.artifacts["estimator"])
-        self._classes = [str(label) for label in self._estimator.classes_]
+        estimator = joblib.load(context.artifacts["estimator"])
+        self._classes = [str(label) for label in estimator.classes_]
         if self._classes != list(CLASSES):
             raise MlflowException(f"estimator classes {self._classes} != {list(CLASSES)}")
+        self._estimator = _array_estimator(estimator)
+        self._labels = np.array(self._classes, dtype=object)
         self._model_name = config.get("model_name") or settings.model_name
         self._run_id = config.get("run_id")
         self._model_version = settings.model_version or _registered_version(
             settings, self._model_name, self._run_id
         )
-        self._writer = _start_writer(settings) if settings.prediction_logging else None
+        self._ids = IdSource()
         self._smoke_token = settings.smoke_token
+        self._spool = self._watch = None
+        if settings.prediction_logging:
+            self._spool, self._watch = _open_spool(settings, self._log_context())
         logger.info(
             "loaded %s version %s (run %s); prediction log %s",
             self._model_name,
             self._model_version,
             self._run_id,
-            "on" if self._writer else "off",
+            f"spooled to {self._spool.folder}" if self._spool else "off",
         )
 
     def predict(self, context, model_input, params: dict[str, Any] | None = None):
@@ -66,31 +82,44 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
         started = time.perf_counter()
         request_id = _request_id(params)
         try:
-            features = validate_batch(model_input)
+            request_id = _checked_request_id(request_id)
+            values = validate_features(model_input)
+            _refuse_repeated_index(model_input)
         except InvalidInputError as error:
-            self._log_rejection(error, request_id)
+            self._log_rejection(error, request_id, params)
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
-        probabilities = self._estimator.predict_proba(features)
-        class_indexes = np.argmax(probabilities, axis=1)
+        probabilities = self._estimator.predict_proba(values)
+        class_index = probabilities.argmax(axis=1)
         latency = time.perf_counter() - started
-        now = datetime.now(UTC)
-        outputs = []
-        for row_probabilities, class_index in zip(probabilities, class_indexes, strict=True):
-            outputs.append(
-                {
-                    "prediction": self._classes[class_index],
-                    "class_index": int(class_index),
-                    "probabilities": {
-                        label: float(p)
-                        for label, p in zip(self._classes, row_probabilities, strict=True)
-                    },
-                    "prediction_id": str(uuid.uuid4()),
-                    "model_version": self._model_version,
-                }
+        raw_ids, ids = self._ids.take(len(values))
+        if self._spool is not None and not self._is_smoke_test(params):
+            frame = frames.predictions_frame(
+                time.time(),
+                latency,
+                (request_id or "").encode(),
+                raw_ids,
+                values,
+                probabilities,
+                class_index.astype(np.uint8),
             )
-        if self._writer is not None and not self._is_smoke_test(params):
-            self._log_predictions(features, outputs, request_id, now, latency)
-        return outputs
+            self._spool.append(frame, len(values), latency)
+        version, classes = self._model_version, self._classes
+        return [
+            {
+                "prediction": label,
+                "class_index": index,
+                "probabilities": dict(zip(classes, row, strict=True)),
+                "prediction_id": prediction_id,
+                "model_version": version,
+            }
+            for label, index, row, prediction_id in zip(
+                self._labels[class_index].tolist(),
+                class_index.tolist(),
+                probabilities.tolist(),
+                ids,
+                strict=True,
+            )
+        ]
 
     def _is_smoke_test(self, params: dict[str, Any] | None) -> bool:
         """A supervisor's check of a new version: answered like any request, not traffic."""
@@ -99,60 +128,136 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
             offered, self._smoke_token
         )
 
-    def _log_predictions(self, features, outputs, request_id, now, latency) -> None:
-        from mlproject.logstore import PredictionRecord
+    def _log_context(self) -> dict[str, Any]:
+        return {
+            "model_name": self._model_name,
+            "model_version": self._model_version,
+            "run_id": self._run_id,
+            "classes": self._classes,
+            "features": list(FEATURES),
+        }
 
-        values = features.to_numpy()
-        records = [
-            PredictionRecord(
-                prediction_id=output["prediction_id"],
-                created_at=now,
-                model_name=self._model_name,
-                model_version=self._model_version,
-                run_id=self._run_id,
-                request_id=request_id,
-                **{name: float(value) for name, value in zip(FEATURES, row, strict=True)},
-                prediction=output["prediction"],
-                class_index=output["class_index"],
-                probabilities=output["probabilities"],
-                latency_seconds=latency,
-            )
-            for row, output in zip(values, outputs, strict=True)
-        ]
-        self._writer.submit_predictions(records, latency)
-
-    def _log_rejection(self, error: InvalidInputError, request_id: str | None) -> None:
-        if self._writer is None:
+    def _log_rejection(self, error: InvalidInputError, request_id, params) -> None:
+        if self._spool is None or self._is_smoke_test(params):
             return
-        from mlproject.logstore import RejectionRecord
-
-        self._writer.submit_rejection(
-            RejectionRecord(
-                created_at=datetime.now(UTC),
-                model_name=self._model_name,
-                model_version=self._model_version,
-                request_id=request_id,
-                reason=error.reason,
-                field=error.field,
-                row_index=error.row,
-                message=str(error)[:2000],
-            )
+        self._spool.append(
+            frames.rejection_frame(
+                {
+                    "rejection_id": self._ids.take(1)[1][0],
+                    "created_at": time.time(),
+                    "request_id": (request_id or "").translate(_UNPRINTABLE)[:200] or None,
+                    "reason": error.reason,
+                    "field": error.field,
+                    "row_index": error.row,
+                    "message": str(error)[:2000],
+                }
+            ),
+            1,
         )
 
 
 def _request_id(params: dict[str, Any] | None) -> str | None:
+    """The caller's id for this request, as given (checked by ``_checked_request_id``)."""
     value = (params or {}).get("request_id")
-    return str(value)[:200] if value not in (None, "") else None
+    return None if value in (None, "") else str(value)
 
 
-def _start_writer(settings: Settings):
-    """The log-store engine and its writer: one per process, made here, never at import."""
-    from mlproject.logstore import LogWriter, create_store_engine, install_shutdown_hooks
+def _checked_request_id(value: str | None) -> str | None:
+    """``value`` with control characters replaced; InvalidInputError if it is too long."""
+    if value is None:
+        return None
+    printable = value.translate(_UNPRINTABLE)
+    if len(value) > MAX_REQUEST_ID_CHARS:
+        raise InvalidInputError(
+            "request_id_too_long",
+            f"params.request_id has {len(value)} characters; the limit is {MAX_REQUEST_ID_CHARS}.",
+            field="request_id",
+        )
+    return printable
 
-    writer = LogWriter(create_store_engine(settings.log_store_url))
-    writer.start()
-    install_shutdown_hooks(writer)
-    return writer
+
+def _refuse_repeated_index(data: Any) -> None:
+    """Refuse a frame whose explicit index made pandas repeat one row.
+
+    ``{"dataframe_split": {"index": [0, 1, 2], "data": [[...]]}}`` reaches the model as three
+    copies of the one row: pandas broadcasts a single row over a longer index inside
+    MLflow's parsing. A client sending real rows never needs an index, so a frame with an
+    explicit (non-default) index whose rows are all one repeated row is refused.
+    """
+    if not isinstance(data, pd.DataFrame) or len(data) < 2:
+        return
+    if isinstance(data.index, pd.RangeIndex):
+        return
+    if data.duplicated(keep="first").iloc[1:].all():
+        raise InvalidInputError(
+            "repeated_row",
+            f"The batch has {len(data)} rows that are all the same row and an explicit "
+            "index: dataframe_split repeats a single data row over a longer 'index'. Send "
+            "one row per entry of 'data', without 'index'.",
+        )
+
+
+def _array_estimator(estimator):
+    """The estimator fed plain arrays in FEATURES order, when that is provably the same.
+
+    A scikit-learn estimator fitted on a DataFrame re-checks column names on every call
+    (and warns for an array), which costs more than the prediction itself for small
+    batches. If it was fitted on exactly FEATURES, a copy without the recorded names gives
+    the same probabilities for an array in that order: checked here on sample rows, else
+    the original is kept (and is given a DataFrame).
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or list(names) != list(FEATURES):
+        return _FrameFed(estimator)
+    stripped = copy.deepcopy(estimator)
+    for _, step in getattr(stripped, "steps", [(None, stripped)]):
+        step.__dict__.pop("feature_names_in_", None)
+    sample = np.array([[5.1, 3.5, 1.4, 0.2], [6.3, 2.5, 4.9, 1.5], [7.7, 3.0, 6.1, 2.3]])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            same = np.array_equal(
+                stripped.predict_proba(sample),
+                estimator.predict_proba(pd.DataFrame(sample, columns=list(FEATURES))),
+            )
+    except Exception:  # noqa: BLE001 - any doubt: keep the original
+        same = False
+    return stripped if same else _FrameFed(estimator)
+
+
+class _FrameFed:
+    """Gives an estimator the DataFrame it was fitted with."""
+
+    def __init__(self, estimator) -> None:
+        self.estimator = estimator
+
+    def predict_proba(self, values: np.ndarray) -> np.ndarray:
+        return self.estimator.predict_proba(pd.DataFrame(values, columns=list(FEATURES)))
+
+
+def _open_spool(settings: Settings, context: dict[str, Any]):
+    """This process's spool writer and, in ``auto`` mode, the watch that starts a shipper."""
+    from mlproject.logstore import layout
+    from mlproject.logstore.autostart import ShipperWatch
+    from mlproject.logstore.spool import SpoolWriter
+
+    folder = layout.spool_folder(settings.spool_dir, settings.log_store_url)
+    writer = SpoolWriter(
+        folder,
+        context,
+        max_bytes=settings.spool_max_bytes,
+        fsync=settings.log_durability == "fsync",
+    )
+    try:
+        layout.prepare(folder, settings.log_store_url)
+        writer.open()
+    except OSError as exc:  # serve anyway: drops are counted until the folder works
+        logger.error("prediction log spool %s not writable yet: %s", folder, exc)
+    watch = None
+    if settings.log_shipper == "auto":
+        watch = ShipperWatch(folder, settings.log_store_url)
+        watch.start()
+    return writer, watch
 
 
 def _registered_version(settings: Settings, name: str, run_id: str | None) -> str:

@@ -42,7 +42,8 @@ def create_store_engine(url: str, *, migrate: bool = True) -> sa.Engine:
         engine = _sqlite_engine(sa_url)
     else:
         # pre_ping: a writer outliving a database restart must not fail its next batch.
-        engine = sa.create_engine(sa_url, pool_pre_ping=True)
+        # hide_parameters: an error message must never carry the rows (or their text).
+        engine = sa.create_engine(sa_url, pool_pre_ping=True, hide_parameters=True)
     if migrate:
         _pending[engine] = None
         event.listen(engine, "engine_connect", _migrate_on_connect)
@@ -186,7 +187,9 @@ def _sqlite_file(sa_url: URL) -> Path | None:
 
 def _sqlite_engine(sa_url: URL) -> sa.Engine:
     path = _sqlite_file(sa_url)
-    engine = sa.create_engine(sa_url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    engine = sa.create_engine(
+        sa_url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "do_connect")
     def _make_parent_folder(dialect, conn_rec, cargs, cparams):

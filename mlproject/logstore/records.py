@@ -1,8 +1,9 @@
-"""What the pyfunc hands the writer: one record per prediction row or rejected request."""
+"""Prediction and rejection records for writing rows directly (tools, tests; see direct.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,7 @@ class RejectionRecord:
     field: str | None
     row_index: int | None
     message: str
+    rejection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "created_at", _utc(self.created_at))
@@ -84,4 +86,5 @@ class RejectionRecord:
             "field": self.field,
             "row_index": None if self.row_index is None else int(self.row_index),
             "message": self.message,
+            "rejection_id": self.rejection_id,
         }

@@ -13,6 +13,9 @@ Tables:
                   running job and NULL otherwise, and its UNIQUE constraint is what makes
                   retraining single-flight across processes and restarts
   model_switches  every change of the model in service (from, to, when, why, outcome)
+  spool_offsets   how far the shipper has loaded each spool file, committed with the rows
+  pending_feedback labels that arrived before their prediction; moved into ``feedback``
+                  by the shipper in the transaction that stores the prediction
 """
 
 from __future__ import annotations
@@ -82,7 +85,10 @@ rejections = Table(
     Column("field", String(64), nullable=True),
     Column("row_index", Integer, nullable=True),
     Column("message", Text, nullable=False),
+    # Unique per refused request (NULL on rows from before migration 0002).
+    Column("rejection_id", String(36), nullable=True),
     Index("ix_rejections_created_at", "created_at"),
+    Index("ix_rejections_rejection_id", "rejection_id", unique=True),
 )
 
 feedback = Table(
@@ -141,6 +147,29 @@ model_switches = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text, nullable=False),
     Index("ix_model_switches_switched_at", "switched_at"),
+)
+
+spool_offsets = Table(
+    "spool_offsets",
+    metadata,
+    # The spool's random id (one per host and store) and the file within it: a segment
+    # ("segments/<name>", position = bytes loaded) or a drop tally ("drops/<name>",
+    # detail = the counts already added).
+    Column("spool_id", String(36), primary_key=True),
+    Column("stream", String(200), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("detail", JSON, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+pending_feedback = Table(
+    "pending_feedback",
+    metadata,
+    Column("prediction_id", String(36), primary_key=True),
+    Column("label", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_pending_feedback_created_at", "created_at"),
 )
 
 # Histogram buckets (seconds) for iris_prediction_duration_seconds, kept cumulative in

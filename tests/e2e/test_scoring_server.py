@@ -10,7 +10,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from mlproject.config import CLASSES, FEATURES, MAX_BATCH_ROWS
+from mlproject.config import CLASSES, FEATURES, MAX_BATCH_ROWS, MAX_REQUEST_ID_CHARS
 from mlproject.logstore import tables
 
 pytestmark = pytest.mark.slow
@@ -155,10 +155,13 @@ def test_rejections_are_logged_with_their_reason_and_field(scoring_server):
     engine = sa.create_engine(scoring_server.store_url)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.select(tables.rejections).where(tables.rejections.c.request_id == marker)
-            ).first()
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(tables.rejections).where(tables.rejections.c.request_id == marker)
+                ).first()
+        except sa.exc.OperationalError:
+            found = None  # the shipper has not created the store yet
         if found:
             break
         time.sleep(0.2)
@@ -172,15 +175,56 @@ def wait_for_row(store_url, prediction_id, timeout=10.0):
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                row = conn.execute(
-                    sa.select(tables.predictions).where(
-                        tables.predictions.c.prediction_id == prediction_id
-                    )
-                ).first()
+            try:
+                with engine.connect() as conn:
+                    row = conn.execute(
+                        sa.select(tables.predictions).where(
+                            tables.predictions.c.prediction_id == prediction_id
+                        )
+                    ).first()
+            except sa.exc.OperationalError:
+                row = None  # the shipper has not created the store yet
             if row is not None:
                 return row
             time.sleep(0.1)
     finally:
         engine.dispose()
     raise AssertionError(f"prediction {prediction_id} not in the store after {timeout}s")
+
+
+def test_one_data_row_with_a_longer_index_is_refused_not_repeated(scoring_server):
+    body = {"dataframe_split": {"columns": list(FEATURES), "index": [0, 1, 2], "data": KNOWN[:1]}}
+    response = invoke(scoring_server, body)
+    assert response.status_code == 400, response.text
+    assert "'index'" in response.json()["message"]
+
+
+def test_an_index_as_long_as_the_data_is_served(scoring_server):
+    body = {"dataframe_split": {"columns": list(FEATURES), "index": [5, 6, 7], "data": KNOWN}}
+    assert_species(invoke(scoring_server, body), list(CLASSES))
+
+
+def test_a_request_id_over_the_limit_is_a_400_saying_so(scoring_server):
+    body = {**split_body(KNOWN[:1]), "params": {"request_id": "r" * (MAX_REQUEST_ID_CHARS + 1)}}
+    response = invoke(scoring_server, body)
+    assert response.status_code == 400, response.text
+    assert f"the limit is {MAX_REQUEST_ID_CHARS}" in response.json()["message"]
+
+
+def test_a_nul_in_the_request_id_is_served_and_stored_without_it(scoring_server):
+    marker = f"nul-{uuid.uuid4()}"
+    body = {**split_body(KNOWN[:1]), "params": {"request_id": marker + "\u0000x"}}
+    response = invoke(scoring_server, body)
+    assert response.status_code == 200, response.text
+    row = wait_for_row(scoring_server.store_url, response.json()["predictions"][0]["prediction_id"])
+    assert row.request_id == marker + "\ufffdx"
+
+
+def test_prediction_ids_are_uuid7_in_the_order_they_were_made(scoring_server):
+    ids = [
+        p["prediction_id"]
+        for _ in range(3)
+        for p in invoke(scoring_server, split_body(KNOWN)).json()["predictions"]
+    ]
+    assert ids == sorted(ids)
+    assert {uuid.UUID(i).version for i in ids} == {7}

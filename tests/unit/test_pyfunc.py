@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
-from mlproject.config import CLASSES, FEATURES
+from mlproject.config import CLASSES, FEATURES, MAX_REQUEST_ID_CHARS
 
 measurement = st.floats(min_value=0.0, max_value=100.0, allow_nan=False, allow_infinity=False)
 good_row = st.fixed_dictionaries({name: measurement for name in FEATURES})
@@ -98,25 +98,118 @@ def test_a_request_id_param_is_accepted(loaded_model, iris_split):
     assert len(records) == 2
 
 
-def test_a_request_carrying_the_supervisors_smoke_token_is_answered_but_not_logged(
-    saved_model_path, sqlite_url, monkeypatch
-):
+@pytest.fixture
+def logging_model(saved_model_path, store_url, tmp_path, monkeypatch):
+    """The pyfunc loaded with logging on, a spool in tmp_path, and no shipper of its own."""
     import mlflow
+
+    monkeypatch.setenv("IRIS_LOG_STORE_URL", store_url)
+    monkeypatch.setenv("IRIS_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("IRIS_LOG_SHIPPER", "external")
+    monkeypatch.setenv("IRIS_SMOKE_TOKEN", "s3cret")
+    monkeypatch.setenv("IRIS_MODEL_VERSION", "7")
+    model = mlflow.pyfunc.load_model(str(saved_model_path))
+    yield model
+    model.unwrap_python_model()._spool.close()
+
+
+def shipped(model, store_url):
+    """Load the model's spool into the store; (predictions, rejections) rows."""
     import sqlalchemy as sa
 
-    from mlproject.logstore import tables
+    from mlproject.logstore import create_store_engine, tables
+    from mlproject.logstore.shipper import Shipper
 
-    monkeypatch.setenv("IRIS_LOG_STORE_URL", sqlite_url)
-    monkeypatch.setenv("IRIS_SMOKE_TOKEN", "s3cret")
-    model = mlflow.pyfunc.load_model(str(saved_model_path))
-    row = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=list(FEATURES))
-    smoke = model.predict(row, params={"request_id": "smoke", "smoke_token": "s3cret"})
-    wrong = model.predict(row, params={"request_id": "wrong", "smoke_token": "guess"})
-    plain = model.predict(row, params={"request_id": "plain"})
+    engine = create_store_engine(store_url)
+    try:
+        assert Shipper(model.unwrap_python_model()._spool.folder, engine).drain(30)
+        with engine.connect() as conn:
+            return (
+                conn.execute(sa.select(tables.predictions)).all(),
+                conn.execute(sa.select(tables.rejections)).all(),
+            )
+    finally:
+        engine.dispose()
+
+
+ROW = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=list(FEATURES))
+
+
+def test_a_request_carrying_the_supervisors_smoke_token_is_answered_but_not_logged(
+    logging_model, store_url
+):
+    smoke = logging_model.predict(ROW, params={"request_id": "smoke", "smoke_token": "s3cret"})
+    wrong = logging_model.predict(ROW, params={"request_id": "wrong", "smoke_token": "guess"})
+    plain = logging_model.predict(ROW, params={"request_id": "plain"})
     assert smoke[0]["prediction"] == wrong[0]["prediction"] == plain[0]["prediction"] == "setosa"
-    model.unwrap_python_model()._writer.close()
-    engine = sa.create_engine(sqlite_url)
-    with engine.connect() as conn:
-        logged = set(conn.execute(sa.select(tables.predictions.c.request_id)).scalars())
-    engine.dispose()
-    assert logged == {"wrong", "plain"}
+    predictions, _ = shipped(logging_model, store_url)
+    assert {row.request_id for row in predictions} == {"wrong", "plain"}
+
+
+def test_every_answered_row_is_spooled_and_stored_with_its_id(logging_model, store_url, iris_split):
+    answered = logging_model.predict(iris_split.x_test, params={"request_id": "batch-1"})
+    predictions, _ = shipped(logging_model, store_url)
+    stored = {row.prediction_id: row for row in predictions}
+    assert set(stored) == {record["prediction_id"] for record in answered}
+    for record in answered:
+        row = stored[record["prediction_id"]]
+        assert (row.prediction, row.class_index, row.model_version) == (
+            record["prediction"],
+            record["class_index"],
+            "7",
+        )
+        assert row.probabilities == pytest.approx(record["probabilities"])
+
+
+def test_a_nul_in_the_request_id_is_answered_and_stored_without_it(logging_model, store_url):
+    assert logging_model.predict(ROW, params={"request_id": "a\x00b"})[0]["prediction"] == "setosa"
+    predictions, _ = shipped(logging_model, store_url)
+    assert [row.request_id for row in predictions] == ["a\ufffdb"]
+
+
+def test_a_request_id_over_the_limit_is_refused_and_the_refusal_logged(logging_model, store_url):
+    with pytest.raises(MlflowException) as caught:
+        logging_model.predict(ROW, params={"request_id": "x" * (MAX_REQUEST_ID_CHARS + 1)})
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert f"the limit is {MAX_REQUEST_ID_CHARS}" in caught.value.message
+    assert logging_model.predict(ROW, params={"request_id": "x" * MAX_REQUEST_ID_CHARS})
+    predictions, rejections = shipped(logging_model, store_url)
+    assert [(r.reason, len(r.request_id)) for r in rejections] == [
+        ("request_id_too_long", MAX_REQUEST_ID_CHARS)
+    ]
+    assert len(predictions) == 1
+
+
+def test_rejections_are_logged_once_each_with_a_unique_id(logging_model, store_url):
+    bad = pd.DataFrame([[5.1, -3.5, 1.4, 0.2]], columns=list(FEATURES))
+    for _ in range(3):
+        with pytest.raises(MlflowException):
+            logging_model.predict(bad)
+    _, rejections = shipped(logging_model, store_url)
+    assert [r.reason for r in rejections] == ["negative"] * 3
+    assert len({r.rejection_id for r in rejections}) == 3
+
+
+def test_prediction_ids_are_time_ordered_uuid7(loaded_model, iris_split):
+    ids = [r["prediction_id"] for _ in range(3) for r in loaded_model.predict(iris_split.x_test)]
+    assert ids == sorted(ids)
+    assert {uuid.UUID(i).version for i in ids} == {7}
+
+
+def test_one_row_repeated_over_an_explicit_index_is_refused(loaded_model):
+    repeated = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]] * 3, columns=list(FEATURES), index=[0, 1, 2])
+    with pytest.raises(MlflowException) as caught:
+        loaded_model.predict(repeated)
+    assert "'index'" in caught.value.message
+    # The same rows without an explicit index are three real rows.
+    assert len(loaded_model.predict(repeated.reset_index(drop=True))) == 3
+
+
+def test_logging_off_writes_no_spool(saved_model_path, tmp_path, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("IRIS_PREDICTION_LOGGING", "false")
+    monkeypatch.setenv("IRIS_SPOOL_DIR", str(tmp_path / "spool"))
+    model = mlflow.pyfunc.load_model(str(saved_model_path))
+    assert model.predict(ROW)
+    assert not (tmp_path / "spool").exists()

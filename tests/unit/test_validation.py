@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlproject.config import FEATURES, MAX_BATCH_ROWS
 from mlproject.errors import InvalidInputError
-from mlproject.validation import validate_batch
+from mlproject.validation import validate_batch, validate_features
 
 GOOD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
@@ -118,3 +121,70 @@ def test_validation_does_not_change_the_callers_frame():
     validate_batch(frame)
     assert frame.loc[0, "sepal_length"] == "5.5"
     assert not math.isnan(validate_batch(frame).iloc[0, 0])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [complex(5.1, 0.0), b"5.1", datetime.timedelta(seconds=5), pd.Timestamp("2025-01-01"), [5.1]],
+    ids=["complex", "bytes", "timedelta", "timestamp", "list"],
+)
+def test_a_value_pandas_could_cast_but_that_is_no_measurement_is_refused(value):
+    error = refusal([dict(GOOD), {**GOOD, "sepal_width": value}])
+    # pandas makes the whole column complex when one cell is: then every row is refused.
+    expected_row = 0 if isinstance(value, complex) else 1
+    assert (error.reason, error.field, error.row) == ("not_a_number", "sepal_width", expected_row)
+
+
+def test_a_boolean_among_numbers_in_an_object_column_is_refused():
+    frame = pd.DataFrame({**{k: [v, v] for k, v in GOOD.items()}, "petal_width": [0.2, True]})
+    assert frame["petal_width"].dtype == object
+    error = refusal(frame)
+    assert (error.reason, error.field, error.row) == ("not_a_number", "petal_width", 1)
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "timedelta64[ns]", "bool"])
+def test_a_whole_column_of_the_wrong_kind_is_refused(dtype):
+    frame = pd.DataFrame([GOOD, GOOD])
+    frame["sepal_length"] = np.array([1, 2]).astype(dtype)
+    assert refusal(frame).reason == "not_a_number"
+
+
+def test_an_integer_too_large_for_a_float_is_refused_as_too_large():
+    error = refusal([{**GOOD, "petal_length": 10**400}])
+    assert (error.reason, error.field, error.row) == ("too_large", "petal_length", 0)
+    assert len(str(error)) < 500
+
+
+def test_duplicate_column_names_are_refused_by_name():
+    frame = pd.DataFrame([[5.1, 3.5, 1.4, 0.2, 9.9]], columns=[*FEATURES, "sepal_width"])
+    error = refusal(frame)
+    assert (error.reason, error.field) == ("duplicate_column", "sepal_width")
+
+
+def test_nullable_and_string_dtypes_are_read_as_measurements():
+    frame = pd.DataFrame([GOOD, GOOD]).astype({"sepal_length": "Float64", "petal_width": "string"})
+    assert validate_batch(frame).iloc[1].tolist() == [5.1, 3.5, 1.4, 0.2]
+    frame.loc[1, "sepal_length"] = pd.NA
+    assert refusal(frame).reason == "missing_value"
+
+
+cell = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from(["5.1", "abc", "", "-1", "1e400", None, True]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(cell, min_size=4, max_size=4), min_size=1, max_size=6))
+def test_the_fast_path_and_the_careful_path_agree_on_any_frame(rows):
+    frame = pd.DataFrame(rows, columns=list(FEATURES))
+    try:
+        fast = validate_features(frame).tolist()
+    except InvalidInputError as error:
+        fast = (error.reason, error.field, error.row)
+    try:
+        careful = validate_features(frame.to_dict("records")).tolist()
+    except InvalidInputError as error:
+        careful = (error.reason, error.field, error.row)
+    assert fast == careful

@@ -54,3 +54,23 @@ def test_four_processes_migrating_a_fresh_database_at_once_all_succeed(
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, tables.metadata) == []
+
+
+def test_revision_0002_downgrades_to_0001_and_upgrades_again(store_url, store_engine_factory):
+    from alembic import command
+
+    from mlproject.logstore.schema import alembic_config
+
+    engine = store_engine_factory(store_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0001"
+        assert "spool_offsets" not in sa.inspect(conn).get_table_names()
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
+        )
+        assert compare_metadata(context, tables.metadata) == []

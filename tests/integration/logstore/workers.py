@@ -1,9 +1,8 @@
 """Child processes for the log store's integration tests (run with ``python -m``).
 
-migrate URL START_AT                     migrate a store, starting at a wall-clock time
-write URL TAG N START_AT                 write N predictions via a LogWriter, close, exit 0
-exit URL TAG N                           submit N rows with no flush, then sys.exit(0)
-sigterm URL TAG N                        submit N rows, print "submitted", wait for SIGTERM
+migrate URL START_AT          migrate a store, starting at a wall-clock time
+write FOLDER TAG N START_AT   append N one-row requests to a spool folder, exit 0
+hold FOLDER TAG N             append N requests, print "appended", wait to be killed
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
-from mlproject.logstore import (
-    LogWriter,
-    PredictionRecord,
-    create_store_engine,
-    install_shutdown_hooks,
-)
+from mlproject.logstore import PredictionRecord, create_store_engine
+from tests.integration.logstore.spooling import append_requests, open_writer
 
 
 def record(tag: str, i: int) -> PredictionRecord:
@@ -48,35 +44,23 @@ def _wait_until(start_at: float) -> None:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    command, url = argv[0], argv[1]
+    command = argv[0]
     if command == "migrate":
         _wait_until(float(argv[2]))
-        create_store_engine(url).dispose()
+        create_store_engine(argv[1]).dispose()
         print("migrated", flush=True)
         return 0
-    tag, n = argv[2], int(argv[3])
+    folder, tag, n = Path(argv[1]), argv[2], int(argv[3])
+    writer = open_writer(folder)
     if command == "write":
-        engine = create_store_engine(url)
-        writer = LogWriter(engine, batch_size=100, flush_interval=0.05)
-        writer.start()
         _wait_until(float(argv[4]))
-        for i in range(n):
-            writer.submit_predictions([record(tag, i)], 0.001)
-        writer.close(timeout=60)
-        print(f"dropped={writer.dropped} backlog={writer.backlog}", flush=True)
-        return 0
-    # exit / sigterm: nothing would be committed for a minute unless the hooks do it.
-    engine = create_store_engine(url)
-    writer = LogWriter(engine, batch_size=100_000, flush_interval=60)
-    writer.start()
-    install_shutdown_hooks(writer, timeout=30)
     for i in range(n):
-        writer.submit_predictions([record(tag, i)], 0.001)
-    if command == "exit":
-        sys.exit(0)
-    print("submitted", flush=True)
+        append_requests(writer, 1, request_id=f"{tag}-{i}")
+    print(f"appended dropped={writer.dropped}", flush=True)
+    if command == "write":
+        return 0  # no close: the kernel releases the locks, the shipper finishes the files
     time.sleep(120)
-    return 3  # SIGTERM never came
+    return 3  # never killed
 
 
 if __name__ == "__main__":
