@@ -19,7 +19,7 @@ import statistics
 import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from mlproject.logstore import tables
+from mlproject.logstore import contract, tables
 
 from ..timeutil import as_utc
 
@@ -42,15 +42,10 @@ def live_accuracy(conn: sa.Connection, window: int) -> list[Metric]:
     labelled, correct = conn.execute(
         sa.select(sa.func.count(), sa.func.sum(latest.c.correct)).select_from(latest)
     ).one()
-    accuracy = GaugeMetricFamily(
-        "iris_live_accuracy",
-        f"Share of correct predictions among the latest {window} labelled ones",
-    )
+    accuracy = _gauge(contract.LIVE_ACCURACY, window)
     if labelled:
         accuracy.add_metric([], (correct or 0) / labelled)
-    size = GaugeMetricFamily(
-        "iris_live_accuracy_labelled", "Labelled predictions behind iris_live_accuracy"
-    )
+    size = _gauge(contract.LIVE_ACCURACY_LABELLED, window)
     size.add_metric([], labelled)
     return [accuracy, size]
 
@@ -64,10 +59,7 @@ def labelled_ratio(conn: sa.Connection, window: int) -> Metric:
             latest.outerjoin(f, f.c.prediction_id == latest.c.prediction_id)
         )
     ).one()
-    ratio = GaugeMetricFamily(
-        "iris_feedback_labelled_ratio",
-        f"Share of the latest {window} predictions that have a true label",
-    )
+    ratio = _gauge(contract.FEEDBACK_LABELLED_RATIO, window)
     if total:
         ratio.add_metric([], labelled / total)
     return ratio
@@ -82,11 +74,12 @@ def label_delay(conn: sa.Connection, window: int) -> Metric:
         .order_by(f.c.updated_at.desc())
         .limit(window)
     ).all()
-    delay = GaugeMetricFamily(
-        "iris_label_delay_seconds",
-        f"Median seconds from a prediction to its first label, latest {window} labels",
-    )
+    delay = _gauge(contract.LABEL_DELAY, window)
     if rows:
         seconds = [(as_utc(r.labelled) - as_utc(r.predicted)).total_seconds() for r in rows]
         delay.add_metric([], statistics.median(seconds))
     return delay
+
+
+def _gauge(metric: contract.Metric, window: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(metric.name, metric.help.format(window=window))

@@ -34,7 +34,7 @@ from scipy.stats import ks_2samp
 from sqlalchemy.engine import Engine
 
 from mlproject.config import FEATURES
-from mlproject.logstore import tables
+from mlproject.logstore import contract, tables
 
 from ..config import DriftSettings
 from ..model_info import ModelInfoSource
@@ -197,19 +197,11 @@ def _latest_window(conn: sa.Connection, size: int) -> list[sa.Row]:
 
 def drift_metrics(report: dict[str, Any]) -> list[Metric]:
     """The gauges of one drift report; per-feature ones only when drift was judged."""
-    size = GaugeMetricFamily(
-        "iris_drift_window_size", "Predictions in the live drift window (at most IRIS_DRIFT_WINDOW)"
-    )
+    size = GaugeMetricFamily(contract.DRIFT_WINDOW_SIZE.name, contract.DRIFT_WINDOW_SIZE.help)
     size.add_metric([], report["window"]["rows"])
-    index = GaugeMetricFamily(
-        "iris_feature_drift_psi",
-        "Population stability index of the live window against the training reference",
-        labels=["feature"],
-    )
-    pvalue = GaugeMetricFamily(
-        "iris_feature_drift_ks_pvalue",
-        "Two-sample Kolmogorov-Smirnov p-value, live window against the training values",
-        labels=["feature"],
+    index, pvalue = (
+        GaugeMetricFamily(metric.name, metric.help, labels=list(metric.labels))
+        for metric in (contract.FEATURE_DRIFT_PSI, contract.FEATURE_DRIFT_KS_PVALUE)
     )
     for name, feature in report["features"].items():
         index.add_metric([name], feature["psi"])

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
 from mlproject.config import CLASSES, FEATURES
-from mlproject.logstore import read_counters, tables
+from mlproject.logstore import contract, read_counters, tables
 
 from .. import params
 from ..lineage import LineageSource
@@ -50,7 +50,7 @@ def overview():
     lineage = lineage_source().lookup(model.name, model.version, model.run_id)
     p, f, j = tables.predictions, tables.feedback, tables.retrain_jobs
     with state.engine.connect() as conn:
-        served = sum(v for m, _, v in read_counters(conn) if m == "iris_predictions_total")
+        served = sum(v for m, _, v in read_counters(conn) if m == contract.PREDICTIONS_TOTAL)
         last_at = conn.execute(sa.select(sa.func.max(p.c.created_at))).scalar()
         labelled = conn.execute(sa.select(sa.func.count()).select_from(f)).scalar_one()
         job = conn.execute(
@@ -124,7 +124,7 @@ def errors():
         counted = [
             (str(labels.get("reason", "")), value)
             for metric, labels, value in read_counters(conn)
-            if metric == "iris_prediction_errors_total"
+            if metric == contract.ERRORS_TOTAL
         ]
         recent = conn.execute(sa.select(r).order_by(r.c.seq.desc()).limit(limit)).all()
     by_reason = sorted(counted, key=lambda item: (-item[1], item[0]))

@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from mlproject.config import CLASSES
-from mlproject.logstore import immediate_transaction, increment_counters, labels_key, tables
+from mlproject.logstore import (
+    contract,
+    immediate_transaction,
+    increment_counters,
+    labels_key,
+    tables,
+)
 
 from ..auth import token_required
 from ..errors import InvalidParameter, NotFound
@@ -88,7 +94,7 @@ def _store(engine: sa.Engine, prediction_id: str, label: str) -> dict[str, Any]:
                 .where(f.c.prediction_id == prediction_id)
                 .values(label=label, updated_at=now)
             )
-        increment_counters(conn, {("iris_feedback_total", labels_key({})): 1})
+        increment_counters(conn, {(contract.FEEDBACK_TOTAL, labels_key({})): 1})
     return {
         "prediction_id": prediction_id,
         "label": label,

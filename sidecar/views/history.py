@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
-from mlproject.logstore import tables
+from mlproject.logstore import contract, tables
 
 from .. import params
 from ..errors import NotFound
@@ -21,15 +21,13 @@ from ..timeutil import isoformat, utcnow
 
 bp = Blueprint("history", __name__)
 
-SERVING_OUTCOMES = ("switched", "restarted")
-
 
 @bp.get("/history")
 def list_history():
     """Switches, refusals and restarts, newest first (``limit`` 1..500, default 50)."""
     args = params.query_args(request.args, ("limit", "outcome"))
     limit = params.bounded_int("limit", args.get("limit"), 1, 500, 50)
-    outcome = params.one_of("outcome", args.get("outcome"), ("switched", "refused", "restarted"))
+    outcome = params.one_of("outcome", args.get("outcome"), contract.SWITCH_OUTCOMES)
     s = tables.model_switches
     query = sa.select(s).order_by(s.c.seq.desc()).limit(limit)
     if outcome:
@@ -47,7 +45,7 @@ def served_at():
     s = tables.model_switches
     query = (
         sa.select(s)
-        .where(s.c.outcome.in_(SERVING_OUTCOMES), s.c.switched_at <= moment)
+        .where(s.c.outcome.in_(contract.SERVING_OUTCOMES), s.c.switched_at <= moment)
         .order_by(s.c.switched_at.desc(), s.c.seq.desc())
         .limit(1)
     )
@@ -71,9 +69,9 @@ def latest_refusal(conn: sa.Connection) -> dict[str, Any] | None:
     s = tables.model_switches
     newest = conn.execute(sa.select(s).order_by(s.c.seq.desc()).limit(20)).mappings().all()
     for row in newest:
-        if row["outcome"] == "switched":
+        if row["outcome"] == contract.SWITCHED:
             return None
-        if row["outcome"] == "refused":
+        if row["outcome"] == contract.REFUSED:
             return switch_as_dict(row)
     return None
 
