@@ -9,6 +9,7 @@ from mlproject.logstore import create_store_engine
 from .config import SidecarSettings
 from .errors import SidecarError, register_error_handlers
 from .jobs import JobRunner
+from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
 from .state import SidecarState, get_state
@@ -32,6 +33,7 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
         engine=engine,
         jobs=JobRunner(engine, settings),
         model_info=model_info,
+        lineage=LineageSource(settings.project),
     )
     references = ReferenceSource(settings.project, settings.data_path)
     state.drift = DriftMonitor(engine, model_info, references, settings.drift)
