@@ -13,8 +13,15 @@ from werkzeug.datastructures import MultiDict
 from .errors import InvalidParameter
 from .timeutil import parse_timestamp
 
+SHOWN_CHARACTERS = 40  # of a refused value, echoed in the error message
 _CURSOR_PREFIX = "seq:"
 _CURSOR_PATTERN = re.compile(r"seq:([1-9][0-9]{0,17})")
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut to a few dozen characters: enough to recognise, never a flood."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
 
 
 def query_args(args: MultiDict, allowed: Iterable[str]) -> dict[str, str]:
@@ -24,8 +31,8 @@ def query_args(args: MultiDict, allowed: Iterable[str]) -> dict[str, str]:
     for name in args:
         if name not in allowed:
             raise InvalidParameter(
-                f"unknown query parameter {name!r}; allowed: {', '.join(allowed)}",
-                extra={"parameter": name},
+                f"unknown query parameter {shown(name)}; allowed: {', '.join(allowed)}",
+                extra={"parameter": name[:SHOWN_CHARACTERS]},
             )
         values = args.getlist(name)
         if len(values) > 1:
@@ -42,7 +49,7 @@ def bounded_int(name: str, text: str | None, low: int, high: int, default: int) 
         return default
     if not re.fullmatch(r"[+-]?[0-9]{1,9}", text.strip()):
         raise InvalidParameter(
-            f"{name} must be an integer from {low} to {high}, got {text!r}",
+            f"{name} must be an integer from {low} to {high}, got {shown(text)}",
             extra={"parameter": name},
         )
     value = int(text)
@@ -59,7 +66,8 @@ def one_of(name: str, text: str | None, choices: Iterable[str]) -> str | None:
     if text is None or text in choices:
         return text
     raise InvalidParameter(
-        f"{name} must be one of {', '.join(choices)}, got {text!r}", extra={"parameter": name}
+        f"{name} must be one of {', '.join(choices)}, got {shown(text)}",
+        extra={"parameter": name},
     )
 
 
@@ -82,7 +90,7 @@ def timestamp(name: str, text: str | None) -> datetime | None:
         return parse_timestamp(text)
     except ValueError:
         raise InvalidParameter(
-            f"{name} must be an ISO-8601 timestamp such as 2024-05-01T12:00:00Z, got {text!r}",
+            f"{name} must be an ISO-8601 timestamp such as 2024-05-01T12:00:00Z, got {shown(text)}",
             extra={"parameter": name},
         ) from None
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from mlproject.logstore import contract, read_counters
 from mlproject.logstore.counters import go_float
 
+from ..errors import first_line
 from ..model_info import ModelInfoSource
 from .accuracy import accuracy_metrics
 
@@ -67,7 +68,7 @@ class LogStoreCollector(Collector):
                 for provider in self.gauge_providers:
                     metrics += list(provider(conn))
         except (sa.exc.SQLAlchemyError, OSError) as exc:
-            logger.warning("metrics scrape could not read the log store: %s", exc)
+            logger.warning("metrics scrape could not read the log store: %s", first_line(exc))
             up.add_metric([], 0)
             yield up
             return
