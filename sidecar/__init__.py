@@ -28,15 +28,15 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
     app.json.sort_keys = False
     engine = create_store_engine(settings.project.log_store_url)
     model_info = ModelInfoSource(engine, settings.project)
+    references = ReferenceSource(settings.project, settings.data_path)
     state = SidecarState(
         settings=settings,
         engine=engine,
         jobs=JobRunner(engine, settings),
         model_info=model_info,
         lineage=LineageSource(settings.project),
+        drift=DriftMonitor(engine, model_info, references, settings.drift),
     )
-    references = ReferenceSource(settings.project, settings.data_path)
-    state.drift = DriftMonitor(engine, model_info, references, settings.drift)
     state.gauge_providers.append(state.drift.metrics)
     app.extensions["sidecar"] = state
     register_error_handlers(app)

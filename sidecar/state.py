@@ -23,8 +23,8 @@ class SidecarState:
     jobs: JobRunner
     model_info: ModelInfoSource
     lineage: LineageSource
+    drift: DriftMonitor
     gauge_providers: list = field(default_factory=list)
-    drift: DriftMonitor | None = None
 
 
 def get_state() -> SidecarState:

@@ -22,8 +22,6 @@ docs/OBSERVABILITY.md). One computation serves every scrape and /drift call for
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +34,7 @@ from sqlalchemy.engine import Engine
 from mlproject.config import FEATURES
 from mlproject.logstore import contract, tables
 
+from ..cache import TTLCache
 from ..config import DriftSettings
 from ..model_info import ModelInfoSource
 from ..timeutil import isoformat, utcnow
@@ -111,9 +110,7 @@ class DriftMonitor:
         self._model_info = model_info
         self._references = references
         self.settings = settings
-        self._cache_seconds = cache_seconds
-        self._lock = threading.Lock()
-        self._cached: tuple[float, dict] | None = None
+        self._cache: TTLCache[dict[str, Any]] = TTLCache(cache_seconds)
 
     @property
     def min_rows(self) -> int:
@@ -122,17 +119,13 @@ class DriftMonitor:
 
     def current(self, conn: sa.Connection | None = None) -> dict[str, Any]:
         """The JSON-ready drift report (cached); opens a connection unless given one."""
-        with self._lock:
-            now = time.monotonic()
-            if self._cached and now - self._cached[0] < self._cache_seconds:
-                return self._cached[1]
-            if conn is None:
-                with self._engine.connect() as own:
-                    report = self._compute(own)
-            else:
-                report = self._compute(conn)
-            self._cached = (now, report)
-            return report
+        return self._cache.get("report", lambda: self._compute_on(conn))
+
+    def _compute_on(self, conn: sa.Connection | None) -> dict[str, Any]:
+        if conn is not None:
+            return self._compute(conn)
+        with self._engine.connect() as own:
+            return self._compute(own)
 
     def metrics(self, conn: sa.Connection) -> list[Metric]:
         """Gauge provider for the collector: PSI and KS p-value per feature, window size."""

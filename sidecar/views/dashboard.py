@@ -16,6 +16,7 @@ from mlproject.config import CLASSES, FEATURES
 
 from .. import params, queries
 from ..monitoring.accuracy import accuracy_by_version
+from ..monitoring.drift import STATUS_ORDER
 from ..probes import health_report
 from ..state import get_state
 from ..timeutil import isoformat
@@ -25,7 +26,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/api")
 MAX_WINDOW = 5000
 MAX_BUCKETS = 60
 SPARKLINE_POINTS = 60
-DRIFT_STATUSES = ("ok", "moderate", "drift")
 
 
 @bp.get("/overview")
@@ -140,21 +140,7 @@ def drift():
     error) for drift that is not computed yet; a store outage is a 503 like elsewhere.
     """
     params.query_args(request.args, ())
-    monitor = get_state().drift
-    if monitor is None:
-        return jsonify(_no_drift("drift monitoring is not set up in this process"))
-    return jsonify(drift_rows(monitor.current()))
-
-
-def _no_drift(message: str) -> dict[str, Any]:
-    return {
-        "available": False,
-        "status": None,
-        "message": message,
-        "window": None,
-        "rows": None,
-        "features": [],
-    }
+    return jsonify(drift_rows(get_state().drift.current()))
 
 
 def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +152,7 @@ def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
             "psi": _number(features[name].get("psi")),
             "ks_pvalue": _number(features[name].get("ks_pvalue")),
             "status": features[name].get("status")
-            if features[name].get("status") in DRIFT_STATUSES
+            if features[name].get("status") in STATUS_ORDER
             else "unknown",
         }
         for name in FEATURES

@@ -342,20 +342,6 @@ def test_accuracy_without_feedback_is_null_not_zero(client):
 # ---- /api/drift ------------------------------------------------------------------------
 
 
-def test_drift_says_so_when_monitoring_is_not_set_up(sqlite_app):
-    sqlite_app.extensions["sidecar"].drift = None
-    response = sqlite_app.test_client().get("/api/drift")
-    assert response.status_code == 200
-    assert response.get_json() == {
-        "available": False,
-        "status": None,
-        "message": "drift monitoring is not set up in this process",
-        "window": None,
-        "rows": None,
-        "features": [],
-    }
-
-
 def test_too_few_predictions_is_an_available_report_with_its_message(sqlite_app):
     body = sqlite_app.test_client().get("/api/drift").get_json()
     assert body["available"] is True
