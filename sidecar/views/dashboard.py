@@ -134,7 +134,7 @@ def accuracy():
 
 @bp.get("/drift")
 def drift():
-    """The drift report as one row per feature, or ``available: false`` with the reason.
+    """The drift report as one row per feature, with a message while drift is not judged.
 
     A 200 whenever the store answers: the page must not log a failed request (a console
     error) for drift that is not computed yet; a store outage is a 503 like elsewhere.
@@ -160,7 +160,6 @@ def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
     ]
     window = report.get("window") or {}
     return {
-        "available": True,
         "status": report.get("status"),
         "message": report.get("message"),
         "window": window.get("size"),

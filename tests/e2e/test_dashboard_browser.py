@@ -347,6 +347,10 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
     page.fill("#retrain-token", "not-the-token")
     page.click("#retrain-button")
     expect(page.locator("#retrain-message")).to_contain_text("401")
+    # The 401 path asks for the token: it says which one, and puts the cursor there.
+    expect(page.locator("#retrain-message")).to_contain_text("SIDECAR_TOKEN")
+    expect(page.locator("#retrain-token")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#retrain-token")).to_be_focused()
     # The browser itself reports the refused request; nothing else may be logged.
     unexpected = [e for e in console.errors if "401" not in e]
     assert unexpected == []
@@ -360,6 +364,7 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
     expect(page.locator("#job-gate")).to_contain_text("promoted")
     expect(page.locator("#job-tail")).to_contain_text("tiny training done")
     assert page.evaluate("sessionStorage.getItem('iris-sidecar-token')") == TOKEN
+    expect(page.locator("#retrain-token")).not_to_have_attribute("aria-invalid", "true")
     assert [e for e in console.errors if "401" not in e] == []
 
     page.wait_for_timeout(500)
