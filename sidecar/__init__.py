@@ -17,6 +17,10 @@ from .views import BLUEPRINTS
 
 __all__ = ["SidecarError", "SidecarSettings", "create_app", "get_state"]
 
+# The largest body an endpoint takes (feedback, retrain parameters) is under 1 KiB; a
+# larger one is refused with 413 before it is read into memory.
+MAX_REQUEST_BYTES = 64 * 1024
+
 
 def create_app(settings: SidecarSettings | None = None) -> Flask:
     """Build the app; settings default to the environment. Creates this process's engine.
@@ -26,6 +30,7 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
     settings = settings or SidecarSettings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = create_store_engine(settings.project.log_store_url)
     model_info = ModelInfoSource(engine, settings.project)
     references = ReferenceSource(settings.project, settings.data_path)

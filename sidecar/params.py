@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from .errors import InvalidParameter
 from .timeutil import parse_timestamp
 
+MAX_TIMESTAMP_LENGTH = 64
 SHOWN_CHARACTERS = 40  # of a refused value, echoed in the error message
 _CURSOR_PREFIX = "seq:"
 _CURSOR_PATTERN = re.compile(r"seq:([1-9][0-9]{0,17})")
@@ -35,6 +36,9 @@ def query_args(args: MultiDict, allowed: Iterable[str]) -> dict[str, str]:
                 extra={"parameter": name[:SHOWN_CHARACTERS]},
             )
         values = args.getlist(name)
+        if any("\x00" in value for value in values):
+            # PostgreSQL text cannot hold NUL: refuse it here, for every parameter alike.
+            raise InvalidParameter(f"{name} contains a NUL character", extra={"parameter": name})
         if len(values) > 1:
             raise InvalidParameter(
                 f"{name!r} given {len(values)} times; give it once", extra={"parameter": name}
@@ -83,14 +87,21 @@ def short_text(name: str, text: str | None, max_length: int) -> str | None:
 
 
 def timestamp(name: str, text: str | None) -> datetime | None:
-    """An ISO-8601 timestamp as aware UTC (naive means UTC; None stays None)."""
+    """An ISO-8601 timestamp as aware UTC (naive means UTC; None stays None).
+
+    Refused: anything but ISO-8601, more than ``MAX_TIMESTAMP_LENGTH`` characters, and
+    moments outside years 1 to 9999 once in UTC (0001-01-01T00:00:00+14:00 is one).
+    """
     if text is None:
         return None
     try:
+        if len(text) > MAX_TIMESTAMP_LENGTH:
+            raise ValueError("too long")
         return parse_timestamp(text)
     except ValueError:
         raise InvalidParameter(
-            f"{name} must be an ISO-8601 timestamp such as 2024-05-01T12:00:00Z, got {shown(text)}",
+            f"{name} must be an ISO-8601 timestamp from year 1 to 9999 in UTC, such as "
+            f"2024-05-01T12:00:00Z, got {shown(text)}",
             extra={"parameter": name},
         ) from None
 
