@@ -12,6 +12,8 @@ from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
+from .ratelimit import init_rate_limits
+from .security import init_security_headers
 from .state import SidecarState, get_state
 from .views import BLUEPRINTS
 
@@ -45,6 +47,8 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
     state.gauge_providers.append(state.drift.metrics)
     app.extensions["sidecar"] = state
     register_error_handlers(app)
+    init_security_headers(app)
+    init_rate_limits(app, settings.rate_limits.by_route())
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     collector = LogStoreCollector(

@@ -54,6 +54,13 @@ TOKEN = "dashboard-token-789"
 TINY_PROJECT = REPO_ROOT / "tests" / "integration" / "sidecar" / "tiny_project"
 SCREENSHOT = REPO_ROOT / "docs" / "dashboard.png"
 MAX_SCREENSHOT_BYTES = 300_000
+# Records what the page's Content-Security-Policy blocked, from before any script runs.
+CSP_LISTENER = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
 
 
 def _missing_browser() -> str | None:
@@ -101,6 +108,7 @@ def open_page(browser):
     def open_(url: str):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         contexts.append(context)
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
         console = Console(page)
         page.goto(url)
@@ -283,6 +291,11 @@ def test_dashboard_loads_without_console_errors_and_shows_the_version_in_service
     expect(page.locator("#drift-message, #drift-table").first).to_be_visible()
     page.wait_for_timeout(6_000)  # one more polling round
     assert console.errors == []
+    # The page works under its own strict policy: nothing it does is blocked.
+    html = requests.get(server.url + "/", headers={"Accept": "text/html"}, timeout=10)
+    assert "script-src 'self'" in html.headers["Content-Security-Policy"]
+    assert html.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.evaluate("window.cspViolations") == []
     assert requests.get(server.url + "/", headers={"Accept": "application/json"}).json()[
         "endpoints"
     ]
@@ -366,6 +379,7 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
     assert page.evaluate("sessionStorage.getItem('iris-sidecar-token')") == TOKEN
     expect(page.locator("#retrain-token")).not_to_have_attribute("aria-invalid", "true")
     assert [e for e in console.errors if "401" not in e] == []
+    assert page.evaluate("window.cspViolations") == []
 
     page.wait_for_timeout(500)
     png = page.screenshot(full_page=True)
