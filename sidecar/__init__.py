@@ -12,6 +12,7 @@ from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
+from .openapi import init_openapi
 from .ratelimit import init_rate_limits
 from .security import init_security_headers
 from .state import SidecarState, get_state
@@ -55,4 +56,5 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
         engine, model_info, settings.accuracy_window, gauge_providers=state.gauge_providers
     )
     init_metrics(app, collector)
+    init_openapi(app)  # last: it describes every route registered before it
     return app
