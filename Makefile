@@ -21,7 +21,7 @@ up: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The long runs kept out of `make test` (>= 10,000 schemathesis cases per way and store).
+# The long runs kept out of `make test` (over 10,000 schemathesis cases per store).
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest -m full -s
 

@@ -39,7 +39,17 @@ def _integer(low: int, high: int, default: int) -> dict[str, Any]:
 
 
 TIMESTAMP = {"type": "string", "format": "date-time", "maxLength": 64}
-BAD_PARAMETER = _error("a parameter is unknown, repeated or invalid; the body names it")
+# gunicorn itself refuses a request line over 4094 bytes, with a 400 page in HTML.
+BAD_PARAMETER = {
+    "description": (
+        "a parameter is unknown, repeated or invalid (JSON naming it); or the request line "
+        "is over 4094 bytes (gunicorn's own HTML page)"
+    ),
+    "content": {
+        "application/json": {"schema": ref("Error")},
+        "text/html": {"schema": {"type": "string"}},
+    },
+}
 STORE_DOWN = _error("the log store is not reachable")
 TOO_LARGE = _error("the body is larger than 64 KiB")
 RATE_LIMITED = _error(
@@ -173,7 +183,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         ],
         "responses": {
             "200": _json("Job", "the job's state and outcome"),
-            "400": _error("job_id is not a UUID"),
+            "400": BAD_PARAMETER,
             "404": _error("no job with this id"),
             "503": STORE_DOWN,
         },

@@ -24,6 +24,14 @@ NUMBER = {"type": "number"}
 COUNT = {"type": "integer", "minimum": 0}
 
 
+def _candidates_pattern() -> str:
+    """``all``, or a comma list of the training project's candidate names."""
+    from mlproject.candidates import CANDIDATES  # the training project's own names
+
+    name = "(?:" + "|".join(sorted(CANDIDATES)) + ")"
+    return f"^(?:all|{name}(?:,{name})*)$"
+
+
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     return {
         "type": "object",
@@ -150,7 +158,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "description": "Parameters passed on to the MLflow Project's main entry point",
         "properties": {
-            "candidates": {"type": "string", "maxLength": 200},
+            "candidates": {"type": "string", "pattern": _candidates_pattern()},
             "cv_folds": {"type": "integer", "minimum": 2, "maximum": 20},
             "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
             "test_size": {"type": "number", "minimum": 0.05, "maximum": 0.5},
