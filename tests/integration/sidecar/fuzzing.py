@@ -86,27 +86,23 @@ def seed_store(store_url: str, count: int = 30) -> None:
     writer.start()
     for index in range(count):
         label = CLASSES[index % 3]
-        writer.submit_predictions(
-            [
-                PredictionRecord(
-                    prediction_id=str(uuid.uuid4()),
-                    created_at=now - timedelta(seconds=count - index),
-                    model_name="iris-classifier",
-                    model_version="1",
-                    run_id="run-1",
-                    request_id=f"req-{index}",
-                    sepal_length=5.0 + index % 10 / 10,
-                    sepal_width=3.0,
-                    petal_length=1.5 + index % 3,
-                    petal_width=0.2 + index % 3 / 2,
-                    prediction=label,
-                    class_index=index % 3,
-                    probabilities={name: 0.9 if name == label else 0.05 for name in CLASSES},
-                    latency_seconds=0.002,
-                )
-            ],
-            0.002,
+        record = PredictionRecord(
+            prediction_id=str(uuid.uuid4()),
+            created_at=now - timedelta(seconds=count - index),
+            model_name="iris-classifier",
+            model_version="1",
+            run_id="run-1",
+            request_id=f"req-{index}",
+            sepal_length=5.0 + index % 10 / 10,
+            sepal_width=3.0,
+            petal_length=1.5 + index % 3,
+            petal_width=0.2 + index % 3 / 2,
+            prediction=label,
+            class_index=index % 3,
+            probabilities={name: 0.9 if name == label else 0.05 for name in CLASSES},
+            latency_seconds=0.002,
         )
+        writer.submit_predictions([record], record.latency_seconds)
     writer.submit_rejection(
         RejectionRecord(
             created_at=now,
@@ -246,14 +242,3 @@ def served_by_status(server: Server) -> Counter:
                 if sample.name == "flask_http_request_total":
                     served[int(sample.labels["status"])] += int(sample.value)
     return served
-
-
-def job_pids(store_url: str) -> list[int]:
-    """Process ids of the training runs the fuzzing started."""
-    engine = sa.create_engine(store_url)
-    try:
-        with engine.connect() as conn:
-            pids = conn.execute(sa.select(tables.retrain_jobs.c.pid)).scalars().all()
-    finally:
-        engine.dispose()
-    return [pid for pid in pids if pid]

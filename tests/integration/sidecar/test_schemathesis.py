@@ -15,13 +15,14 @@ import time
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from mlproject.logstore import tables
 from tests.support.stack import sqlite_tracking_uri, start_scoring, train
 
 from .fuzzing import (
     LEAKS,
     TOKEN,
-    job_pids,
     run_schemathesis,
     seed_store,
     served_by_status,
@@ -57,6 +58,17 @@ def scoring(registry, tmp_path_factory):
     )
     yield server
     server.stop()
+
+
+def job_pids(store_url: str) -> list[int]:
+    """Process ids of the training runs the fuzzing started."""
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(sa.select(tables.retrain_jobs.c.pid)).scalars().all()
+    finally:
+        engine.dispose()
+    return [pid for pid in pids if pid]
 
 
 @pytest.fixture
