@@ -194,7 +194,7 @@ def run_schemathesis(
     server: Server, folder: Path, *, token: bool, max_examples: int, seed: int
 ) -> FuzzRun:
     """`st run` against the server's /openapi.json, with or without the bearer token."""
-    har = folder / f"schemathesis-{'token' if token else 'anonymous'}.har"
+    har = folder / f"schemathesis-{'token' if token else 'anonymous'}-{seed}.har"
     args = [
         str(VENV_BIN / "st"),
         "run",
