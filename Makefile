@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install up test train serve sidecar lint bench clean deploy lock
+.PHONY: install up test fuzz train serve sidecar lint bench clean deploy lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ up: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The long runs kept out of `make test` (over 10,000 schemathesis cases per store).
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -m full -s
 
 train: $(STAMP)
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000} mlflow run . --env-manager local

@@ -9,12 +9,20 @@ from mlproject.logstore import create_store_engine
 from .config import SidecarSettings
 from .errors import SidecarError, register_error_handlers
 from .jobs import JobRunner
+from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
+from .openapi import init_openapi
+from .ratelimit import init_rate_limits
+from .security import init_security_headers
 from .state import SidecarState, get_state
 from .views import BLUEPRINTS
 
 __all__ = ["SidecarError", "SidecarSettings", "create_app", "get_state"]
+
+# The largest body an endpoint takes (feedback, retrain parameters) is under 1 KiB; a
+# larger one is refused with 413 before it is read into memory.
+MAX_REQUEST_BYTES = 64 * 1024
 
 
 def create_app(settings: SidecarSettings | None = None) -> Flask:
@@ -25,23 +33,28 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
     settings = settings or SidecarSettings.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = create_store_engine(settings.project.log_store_url)
     model_info = ModelInfoSource(engine, settings.project)
+    references = ReferenceSource(settings.project, settings.data_path)
     state = SidecarState(
         settings=settings,
         engine=engine,
         jobs=JobRunner(engine, settings),
         model_info=model_info,
+        lineage=LineageSource(settings.project),
+        drift=DriftMonitor(engine, model_info, references, settings.drift),
     )
-    references = ReferenceSource(settings.project, settings.data_path)
-    state.drift = DriftMonitor(engine, model_info, references, settings.drift)
     state.gauge_providers.append(state.drift.metrics)
     app.extensions["sidecar"] = state
     register_error_handlers(app)
+    init_security_headers(app)
+    init_rate_limits(app, settings.rate_limits.by_route())
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     collector = LogStoreCollector(
         engine, model_info, settings.accuracy_window, gauge_providers=state.gauge_providers
     )
     init_metrics(app, collector)
+    init_openapi(app)  # last: it describes every route registered before it
     return app

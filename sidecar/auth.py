@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable
 from functools import wraps
@@ -32,11 +33,24 @@ def check_bearer_token(configured: str | None, authorization: str | None) -> Non
             "this endpoint needs an 'Authorization: Bearer <SIDECAR_TOKEN>' header",
             headers=_CHALLENGE,
         )
-    if not hmac.compare_digest(supplied.strip().encode(), configured.encode()):
+    if not tokens_match(supplied.strip(), configured):
         raise Unauthorized(
             "the bearer token is wrong",
             headers={"WWW-Authenticate": 'Bearer realm="iris-sidecar", error="invalid_token"'},
         )
+
+
+def tokens_match(supplied: str, configured: str) -> bool:
+    """True when the tokens are equal, in time that depends on neither (not even length).
+
+    Both are hashed first: ``hmac.compare_digest`` is constant-time only for inputs of
+    equal length, and would otherwise tell a caller how long the token is.
+    """
+    digest = hashlib.sha256
+    return hmac.compare_digest(
+        digest(supplied.encode("utf-8", "surrogatepass")).digest(),
+        digest(configured.encode("utf-8", "surrogatepass")).digest(),
+    )
 
 
 def token_required(view: F) -> F:

@@ -23,7 +23,53 @@ SIDECAR_ENV_VARS: tuple[str, ...] = (
     "IRIS_DRIFT_MIN_ROWS",
     "IRIS_DRIFT_PSI_THRESHOLD",
     "IRIS_DRIFT_KS_PVALUE",
+    "IRIS_FEEDBACK_RATE_PER_MINUTE",
+    "IRIS_FEEDBACK_BURST",
+    "IRIS_RETRAIN_RATE_PER_MINUTE",
+    "IRIS_RETRAIN_BURST",
 )
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``burst`` requests at once, refilled at ``per_minute``."""
+
+    per_minute: int
+    burst: int
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-client limits of the write endpoints (see ``sidecar.ratelimit``; per process).
+
+    Environment variables:
+      IRIS_FEEDBACK_RATE_PER_MINUTE, IRIS_FEEDBACK_BURST   POST /feedback (1200, 200)
+      IRIS_RETRAIN_RATE_PER_MINUTE, IRIS_RETRAIN_BURST     POST /retrain (6, 20)
+    """
+
+    feedback: RateLimit = RateLimit(per_minute=1200, burst=200)
+    retrain: RateLimit = RateLimit(per_minute=6, burst=20)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RateLimits:
+        """Limits from ``env``, defaults for what is unset."""
+        default = cls()
+        return cls(
+            feedback=_rate_limit(env, "FEEDBACK", default.feedback),
+            retrain=_rate_limit(env, "RETRAIN", default.retrain),
+        )
+
+    def by_route(self) -> dict[tuple[str, str], RateLimit]:
+        """The limits keyed by (method, route), as the app applies them."""
+        return {("POST", "/feedback"): self.feedback, ("POST", "/retrain"): self.retrain}
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit:
+    rate, burst = f"IRIS_{name}_RATE_PER_MINUTE", f"IRIS_{name}_BURST"
+    return RateLimit(
+        per_minute=_positive_int(rate, env.get(rate), default.per_minute),
+        burst=_positive_int(burst, env.get(burst), default.burst),
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +124,7 @@ class SidecarSettings:
       IRIS_JOBS_DIR         where each retrain job keeps its output (default retrain-jobs there)
       IRIS_ACCURACY_WINDOW  how many latest labelled predictions iris_live_accuracy covers
       IRIS_DRIFT_*          see DriftSettings
+      IRIS_*_RATE_PER_MINUTE, IRIS_*_BURST  see RateLimits
     """
 
     project: Settings = field(default_factory=Settings)
@@ -86,6 +133,7 @@ class SidecarSettings:
     jobs_dir: Path = DEFAULT_PROJECT_DIR / "retrain-jobs"
     accuracy_window: int = 200
     drift: DriftSettings = field(default_factory=DriftSettings)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SidecarSettings:
@@ -101,6 +149,7 @@ class SidecarSettings:
                 "IRIS_ACCURACY_WINDOW", env.get("IRIS_ACCURACY_WINDOW"), 200
             ),
             drift=DriftSettings.from_env(env),
+            rate_limits=RateLimits.from_env(env),
         )
 
     @classmethod
@@ -112,6 +161,7 @@ class SidecarSettings:
         jobs_dir: Path | str | None = None,
         accuracy_window: int = 200,
         drift: DriftSettings | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> SidecarSettings:
         """Settings whose data and jobs paths default to places under ``project_dir``."""
         root = Path(project_dir).resolve()
@@ -122,6 +172,7 @@ class SidecarSettings:
             jobs_dir=Path(jobs_dir) if jobs_dir else root / "retrain-jobs",
             accuracy_window=accuracy_window,
             drift=drift or DriftSettings(),
+            rate_limits=rate_limits or RateLimits(),
         )
 
 

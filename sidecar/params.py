@@ -13,8 +13,16 @@ from werkzeug.datastructures import MultiDict
 from .errors import InvalidParameter
 from .timeutil import parse_timestamp
 
+MAX_TIMESTAMP_LENGTH = 64
+SHOWN_CHARACTERS = 40  # of a refused value, echoed in the error message
 _CURSOR_PREFIX = "seq:"
 _CURSOR_PATTERN = re.compile(r"seq:([1-9][0-9]{0,17})")
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut to a few dozen characters: enough to recognise, never a flood."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
 
 
 def query_args(args: MultiDict, allowed: Iterable[str]) -> dict[str, str]:
@@ -24,10 +32,13 @@ def query_args(args: MultiDict, allowed: Iterable[str]) -> dict[str, str]:
     for name in args:
         if name not in allowed:
             raise InvalidParameter(
-                f"unknown query parameter {name!r}; allowed: {', '.join(allowed)}",
-                extra={"parameter": name},
+                f"unknown query parameter {shown(name)}; allowed: {', '.join(allowed)}",
+                extra={"parameter": name[:SHOWN_CHARACTERS]},
             )
         values = args.getlist(name)
+        if any("\x00" in value for value in values):
+            # PostgreSQL text cannot hold NUL: refuse it here, for every parameter alike.
+            raise InvalidParameter(f"{name} contains a NUL character", extra={"parameter": name})
         if len(values) > 1:
             raise InvalidParameter(
                 f"{name!r} given {len(values)} times; give it once", extra={"parameter": name}
@@ -42,7 +53,7 @@ def bounded_int(name: str, text: str | None, low: int, high: int, default: int) 
         return default
     if not re.fullmatch(r"[+-]?[0-9]{1,9}", text.strip()):
         raise InvalidParameter(
-            f"{name} must be an integer from {low} to {high}, got {text!r}",
+            f"{name} must be an integer from {low} to {high}, got {shown(text)}",
             extra={"parameter": name},
         )
     value = int(text)
@@ -59,7 +70,8 @@ def one_of(name: str, text: str | None, choices: Iterable[str]) -> str | None:
     if text is None or text in choices:
         return text
     raise InvalidParameter(
-        f"{name} must be one of {', '.join(choices)}, got {text!r}", extra={"parameter": name}
+        f"{name} must be one of {', '.join(choices)}, got {shown(text)}",
+        extra={"parameter": name},
     )
 
 
@@ -75,14 +87,21 @@ def short_text(name: str, text: str | None, max_length: int) -> str | None:
 
 
 def timestamp(name: str, text: str | None) -> datetime | None:
-    """An ISO-8601 timestamp as aware UTC (naive means UTC; None stays None)."""
+    """An ISO-8601 timestamp as aware UTC (naive means UTC; None stays None).
+
+    Refused: anything but ISO-8601, more than ``MAX_TIMESTAMP_LENGTH`` characters, and
+    moments outside years 1 to 9999 once in UTC (0001-01-01T00:00:00+14:00 is one).
+    """
     if text is None:
         return None
     try:
+        if len(text) > MAX_TIMESTAMP_LENGTH:
+            raise ValueError("too long")
         return parse_timestamp(text)
     except ValueError:
         raise InvalidParameter(
-            f"{name} must be an ISO-8601 timestamp such as 2024-05-01T12:00:00Z, got {text!r}",
+            f"{name} must be an ISO-8601 timestamp from year 1 to 9999 in UTC, such as "
+            f"2024-05-01T12:00:00Z, got {shown(text)}",
             extra={"parameter": name},
         ) from None
 

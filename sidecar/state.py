@@ -1,4 +1,4 @@
-"""What one sidecar process holds: settings, engine, job runner, model lookup, drift monitor."""
+"""What one sidecar process holds: settings, engine, jobs, model and lineage lookups, drift."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from .config import SidecarSettings
 from .jobs import JobRunner
+from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring.drift import DriftMonitor
 
@@ -21,8 +22,9 @@ class SidecarState:
     engine: Engine
     jobs: JobRunner
     model_info: ModelInfoSource
+    lineage: LineageSource
+    drift: DriftMonitor
     gauge_providers: list = field(default_factory=list)
-    drift: DriftMonitor | None = None
 
 
 def get_state() -> SidecarState:

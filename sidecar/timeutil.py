@@ -25,6 +25,10 @@ def isoformat(value: datetime | None) -> str | None:
 def parse_timestamp(text: str) -> datetime:
     """An ISO-8601 timestamp (``Z`` allowed; naive means UTC) as an aware UTC datetime.
 
-    Raises ValueError for anything else.
+    Raises ValueError for anything else, including a moment that is not representable in
+    UTC (year 1 at +14:00 falls before year 1; year 9999 at -14:00 after 9999).
     """
-    return as_utc(datetime.fromisoformat(text.strip()))
+    try:
+        return as_utc(datetime.fromisoformat(text.strip()))
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None

@@ -15,11 +15,13 @@ predictions' primary key), so a scrape costs the same with a million rows as wit
 from __future__ import annotations
 
 import statistics
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from mlproject.logstore import tables
+from mlproject.logstore import contract, tables
 
 from ..timeutil import as_utc
 
@@ -29,28 +31,50 @@ def accuracy_metrics(conn: sa.Connection, window: int) -> list[Metric]:
     return [*live_accuracy(conn, window), labelled_ratio(conn, window), label_delay(conn, window)]
 
 
-def live_accuracy(conn: sa.Connection, window: int) -> list[Metric]:
-    """Share of correct predictions among the latest ``window`` labelled ones."""
+@dataclass(frozen=True)
+class VersionAccuracy:
+    """Labelled and correct predictions of one model version in the window."""
+
+    model_version: str
+    labelled: int
+    correct: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "accuracy": self.correct / self.labelled}
+
+
+def accuracy_by_version(conn: sa.Connection, window: int) -> list[VersionAccuracy]:
+    """Labelled and correct counts per version among the latest ``window`` labelled
+    predictions (latest by ``feedback.updated_at``), ordered by version."""
     p, f = tables.predictions, tables.feedback
     latest = (
-        sa.select(sa.case((f.c.label == p.c.prediction, 1), else_=0).label("correct"))
+        sa.select(
+            p.c.model_version,
+            sa.case((f.c.label == p.c.prediction, 1), else_=0).label("correct"),
+        )
         .select_from(f.join(p, p.c.prediction_id == f.c.prediction_id))
         .order_by(f.c.updated_at.desc())
         .limit(window)
         .subquery()
     )
-    labelled, correct = conn.execute(
-        sa.select(sa.func.count(), sa.func.sum(latest.c.correct)).select_from(latest)
-    ).one()
-    accuracy = GaugeMetricFamily(
-        "iris_live_accuracy",
-        f"Share of correct predictions among the latest {window} labelled ones",
-    )
+    rows = conn.execute(
+        sa.select(latest.c.model_version, sa.func.count(), sa.func.sum(latest.c.correct)).group_by(
+            latest.c.model_version
+        )
+    ).all()
+    # Sorted here: the databases' collations need not agree on the order of strings.
+    return [VersionAccuracy(v, int(n), int(c or 0)) for v, n, c in sorted(rows, key=lambda r: r[0])]
+
+
+def live_accuracy(conn: sa.Connection, window: int) -> list[Metric]:
+    """Share of correct predictions among the latest ``window`` labelled ones."""
+    versions = accuracy_by_version(conn, window)
+    labelled = sum(v.labelled for v in versions)
+    correct = sum(v.correct for v in versions)
+    accuracy = _gauge(contract.LIVE_ACCURACY, window)
     if labelled:
-        accuracy.add_metric([], (correct or 0) / labelled)
-    size = GaugeMetricFamily(
-        "iris_live_accuracy_labelled", "Labelled predictions behind iris_live_accuracy"
-    )
+        accuracy.add_metric([], correct / labelled)
+    size = _gauge(contract.LIVE_ACCURACY_LABELLED, window)
     size.add_metric([], labelled)
     return [accuracy, size]
 
@@ -64,10 +88,7 @@ def labelled_ratio(conn: sa.Connection, window: int) -> Metric:
             latest.outerjoin(f, f.c.prediction_id == latest.c.prediction_id)
         )
     ).one()
-    ratio = GaugeMetricFamily(
-        "iris_feedback_labelled_ratio",
-        f"Share of the latest {window} predictions that have a true label",
-    )
+    ratio = _gauge(contract.FEEDBACK_LABELLED_RATIO, window)
     if total:
         ratio.add_metric([], labelled / total)
     return ratio
@@ -82,11 +103,12 @@ def label_delay(conn: sa.Connection, window: int) -> Metric:
         .order_by(f.c.updated_at.desc())
         .limit(window)
     ).all()
-    delay = GaugeMetricFamily(
-        "iris_label_delay_seconds",
-        f"Median seconds from a prediction to its first label, latest {window} labels",
-    )
+    delay = _gauge(contract.LABEL_DELAY, window)
     if rows:
         seconds = [(as_utc(r.labelled) - as_utc(r.predicted)).total_seconds() for r in rows]
         delay.add_metric([], statistics.median(seconds))
     return delay
+
+
+def _gauge(metric: contract.Metric, window: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily(metric.name, metric.help.format(window=window))

@@ -13,7 +13,6 @@ plugs in there from ``sidecar.monitoring.drift``.
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
@@ -28,27 +27,16 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from sqlalchemy.engine import Engine
 
-from mlproject.logstore import read_counters
+from mlproject.logstore import contract, read_counters
+from mlproject.logstore.counters import go_float
 
+from ..errors import first_line
 from ..model_info import ModelInfoSource
 from .accuracy import accuracy_metrics
 
 logger = logging.getLogger(__name__)
 
 GaugeProvider = Callable[[sa.Connection], Iterable[Metric]]
-
-DURATION = "iris_prediction_duration_seconds"
-COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "iris_predictions_total": (
-        "Predictions served, by model version and class",
-        ("model_version", "prediction"),
-    ),
-    "iris_prediction_errors_total": ("Rejected prediction requests, by reason", ("reason",)),
-    "iris_feedback_total": ("True labels recorded through POST /feedback", ()),
-    "iris_retrain_jobs_total": ("Finished retrain jobs, by final status", ("status",)),
-    "iris_prediction_log_dropped_total": ("Prediction rows the log writer had to drop", ()),
-}
-_ALWAYS_ZERO = ("iris_feedback_total", "iris_prediction_log_dropped_total")
 
 
 class LogStoreCollector(Collector):
@@ -72,7 +60,7 @@ class LogStoreCollector(Collector):
         return []  # reading the store at registration time is what we avoid
 
     def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily("iris_log_store_up", "1 if the last scrape could read the store")
+        up = GaugeMetricFamily(contract.LOG_STORE_UP.name, contract.LOG_STORE_UP.help)
         try:
             with self._engine.connect() as conn:
                 metrics = list(counter_metrics(read_counters(conn)))
@@ -80,7 +68,7 @@ class LogStoreCollector(Collector):
                 for provider in self.gauge_providers:
                     metrics += list(provider(conn))
         except (sa.exc.SQLAlchemyError, OSError) as exc:
-            logger.warning("metrics scrape could not read the log store: %s", exc)
+            logger.warning("metrics scrape could not read the log store: %s", first_line(exc))
             up.add_metric([], 0)
             yield up
             return
@@ -89,7 +77,9 @@ class LogStoreCollector(Collector):
         yield from metrics
         model = self._model_info.current()
         info = GaugeMetricFamily(
-            "iris_model_info", "The model in service", labels=["name", "version", "run_id"]
+            contract.MODEL_INFO.name,
+            contract.MODEL_INFO.help,
+            labels=list(contract.MODEL_INFO.labels),
         )
         if model.version is not None:
             info.add_metric([model.name, model.version, model.run_id or ""], 1)
@@ -101,18 +91,21 @@ def counter_metrics(rows: Iterable[tuple[str, dict, float]]) -> Iterator[Metric]
     by_metric: dict[str, list[tuple[dict, float]]] = defaultdict(list)
     for metric, labels, value in rows:
         by_metric[metric].append((labels, value))
-    for name, (documentation, label_names) in COUNTERS.items():
-        family = CounterMetricFamily(name, documentation, labels=list(label_names))
-        samples = by_metric.pop(name, [])
-        if not samples and name in _ALWAYS_ZERO:
+    for spec in contract.COUNTERS:
+        family = CounterMetricFamily(spec.name, spec.help, labels=list(spec.labels))
+        samples = by_metric.pop(spec.name, [])
+        if not samples and spec.name in contract.ZERO_WHEN_ABSENT:
             samples = [({}, 0.0)]
         for labels, value in samples:
-            family.add_metric([str(labels.get(label, "")) for label in label_names], value)
+            family.add_metric([str(labels.get(label, "")) for label in spec.labels], value)
         yield family
     yield duration_histogram(
-        by_metric.pop(f"{DURATION}_bucket", []),
-        sum(value for _, value in by_metric.pop(f"{DURATION}_sum", [])),
-        sum(value for _, value in by_metric.pop(f"{DURATION}_count", [])),
+        {
+            str(labels.get("le")): value
+            for labels, value in by_metric.pop(contract.DURATION_BUCKET, [])
+        },
+        sum(value for _, value in by_metric.pop(contract.DURATION_SUM, [])),
+        sum(value for _, value in by_metric.pop(contract.DURATION_COUNT, [])),
     )
     for name in sorted(by_metric):  # counters added later by the writer, exposed as they are
         if name.endswith("_total") and name.startswith("iris_"):
@@ -124,22 +117,18 @@ def counter_metrics(rows: Iterable[tuple[str, dict, float]]) -> Iterator[Metric]
 
 
 def duration_histogram(
-    buckets: list[tuple[dict, float]], total: float, count: float
+    buckets: dict[str, float], total: float, count: float
 ) -> HistogramMetricFamily:
-    """The cumulative buckets as stored, with ``+Inf`` equal to the count."""
-    bounds: dict[float, float] = {}
-    for labels, value in buckets:
-        try:
-            bound = float(labels.get("le", "nan"))
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(bound):
-            bounds[bound] = value
-    ordered = [(floatToGoString(bound), bounds[bound]) for bound in sorted(bounds)]
+    """The cumulative buckets over ``LATENCY_BUCKETS``, with ``+Inf`` equal to the count.
+
+    ``buckets`` maps each stored ``le`` label (as the writer spells it) to its value; a
+    bound no observation fell under has no row yet, and counts 0.
+    """
+    ordered = [
+        (floatToGoString(bound), buckets.get(go_float(bound), 0.0))
+        for bound in contract.LATENCY_BUCKETS
+    ]
     ordered.append(("+Inf", count))
     return HistogramMetricFamily(
-        DURATION,
-        "Time inside the model's predict, per request",
-        buckets=ordered,
-        sum_value=total,
+        contract.DURATION.name, contract.DURATION.help, buckets=ordered, sum_value=total
     )

@@ -22,8 +22,6 @@ docs/OBSERVABILITY.md). One computation serves every scrape and /drift call for
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,8 +32,9 @@ from scipy.stats import ks_2samp
 from sqlalchemy.engine import Engine
 
 from mlproject.config import FEATURES
-from mlproject.logstore import tables
+from mlproject.logstore import contract, tables
 
+from ..cache import TTLCache
 from ..config import DriftSettings
 from ..model_info import ModelInfoSource
 from ..timeutil import isoformat, utcnow
@@ -111,9 +110,7 @@ class DriftMonitor:
         self._model_info = model_info
         self._references = references
         self.settings = settings
-        self._cache_seconds = cache_seconds
-        self._lock = threading.Lock()
-        self._cached: tuple[float, dict] | None = None
+        self._cache: TTLCache[dict[str, Any]] = TTLCache(cache_seconds)
 
     @property
     def min_rows(self) -> int:
@@ -122,17 +119,13 @@ class DriftMonitor:
 
     def current(self, conn: sa.Connection | None = None) -> dict[str, Any]:
         """The JSON-ready drift report (cached); opens a connection unless given one."""
-        with self._lock:
-            now = time.monotonic()
-            if self._cached and now - self._cached[0] < self._cache_seconds:
-                return self._cached[1]
-            if conn is None:
-                with self._engine.connect() as own:
-                    report = self._compute(own)
-            else:
-                report = self._compute(conn)
-            self._cached = (now, report)
-            return report
+        return self._cache.get("report", lambda: self._compute_on(conn))
+
+    def _compute_on(self, conn: sa.Connection | None) -> dict[str, Any]:
+        if conn is not None:
+            return self._compute(conn)
+        with self._engine.connect() as own:
+            return self._compute(own)
 
     def metrics(self, conn: sa.Connection) -> list[Metric]:
         """Gauge provider for the collector: PSI and KS p-value per feature, window size."""
@@ -197,19 +190,11 @@ def _latest_window(conn: sa.Connection, size: int) -> list[sa.Row]:
 
 def drift_metrics(report: dict[str, Any]) -> list[Metric]:
     """The gauges of one drift report; per-feature ones only when drift was judged."""
-    size = GaugeMetricFamily(
-        "iris_drift_window_size", "Predictions in the live drift window (at most IRIS_DRIFT_WINDOW)"
-    )
+    size = GaugeMetricFamily(contract.DRIFT_WINDOW_SIZE.name, contract.DRIFT_WINDOW_SIZE.help)
     size.add_metric([], report["window"]["rows"])
-    index = GaugeMetricFamily(
-        "iris_feature_drift_psi",
-        "Population stability index of the live window against the training reference",
-        labels=["feature"],
-    )
-    pvalue = GaugeMetricFamily(
-        "iris_feature_drift_ks_pvalue",
-        "Two-sample Kolmogorov-Smirnov p-value, live window against the training values",
-        labels=["feature"],
+    index, pvalue = (
+        GaugeMetricFamily(metric.name, metric.help, labels=list(metric.labels))
+        for metric in (contract.FEATURE_DRIFT_PSI, contract.FEATURE_DRIFT_KS_PVALUE)
     )
     for name, feature in report["features"].items():
         index.add_metric([name], feature["psi"])

@@ -1,7 +1,7 @@
 """``GET /api/...``: the small JSON documents the dashboard at ``/`` polls.
 
-Each reads a bounded slice of the log store (the latest N rows through an index, or the
-``counters`` table), so a poll costs the same however long the log grows.
+Each reads a bounded slice of the log store through ``sidecar.queries``, so a poll costs
+the same however long the log grows.
 """
 
 from __future__ import annotations
@@ -10,61 +10,43 @@ import math
 from collections import Counter
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from mlproject.config import CLASSES, FEATURES
-from mlproject.logstore import read_counters, tables
 
-from .. import params
-from ..lineage import LineageSource
+from .. import params, queries
+from ..monitoring.accuracy import accuracy_by_version
+from ..monitoring.drift import STATUS_ORDER
+from ..probes import health_report
 from ..state import get_state
 from ..timeutil import isoformat
-from .health import health as health_view
 
 bp = Blueprint("dashboard", __name__, url_prefix="/api")
 
 MAX_WINDOW = 5000
 MAX_BUCKETS = 60
 SPARKLINE_POINTS = 60
-DRIFT_STATUSES = ("ok", "moderate", "drift")
-_LINEAGE = "sidecar.lineage"
-
-
-def lineage_source() -> LineageSource:
-    """This app's cached registry lookups (made on first use)."""
-    source = current_app.extensions.get(_LINEAGE)
-    if source is None:
-        source = current_app.extensions[_LINEAGE] = LineageSource(get_state().settings.project)
-    return source
 
 
 @bp.get("/overview")
 def overview():
-    """``GET /health``'s body (always a 200 here), the model with its lineage, log totals
-    and the latest retrain job."""
+    """``GET /health``'s report, the model with its lineage, log totals and the latest
+    retrain job; a 200 even when the report says degraded."""
     params.query_args(request.args, ())
     state = get_state()
-    health_body = health_view()[0].get_json()
+    report = health_report(state)
     model = state.model_info.current()
-    lineage = lineage_source().lookup(model.name, model.version, model.run_id)
-    p, f, j = tables.predictions, tables.feedback, tables.retrain_jobs
+    lineage = state.lineage.lookup(model.name, model.version, model.run_id)
     with state.engine.connect() as conn:
-        served = sum(v for m, _, v in read_counters(conn) if m == "iris_predictions_total")
-        last_at = conn.execute(sa.select(sa.func.max(p.c.created_at))).scalar()
-        labelled = conn.execute(sa.select(sa.func.count()).select_from(f)).scalar_one()
-        job = conn.execute(
-            sa.select(j.c.job_id, j.c.state).order_by(j.c.created_at.desc()).limit(1)
-        ).first()
+        totals = queries.log_totals(conn)
+        job = queries.latest_job(conn)
     return jsonify(
         {
-            "health": health_body,
+            "health": report,
             "model": model.as_dict(),
             "lineage": lineage.as_dict(),
-            "predictions_total": int(served),
-            "last_prediction_at": isoformat(last_at),
-            "labelled_total": labelled,
-            "latest_job": {"job_id": job.job_id, "state": job.state} if job else None,
+            **totals,
+            "latest_job": job,
         }
     )
 
@@ -76,14 +58,8 @@ def stats():
     args = params.query_args(request.args, ("window", "buckets"))
     window = params.bounded_int("window", args.get("window"), 1, MAX_WINDOW, 200)
     buckets = params.bounded_int("buckets", args.get("buckets"), 1, MAX_BUCKETS, 12)
-    p = tables.predictions
-    query = (
-        sa.select(p.c.created_at, p.c.model_version, p.c.prediction, p.c.latency_seconds)
-        .order_by(p.c.seq.desc())
-        .limit(window)
-    )
     with get_state().engine.connect() as conn:
-        rows = list(reversed(conn.execute(query).all()))
+        rows = queries.latest_predictions(conn, window)
     latencies = [row.latency_seconds for row in rows]
     size = max(1, math.ceil(len(rows) / buckets))
     slices = [rows[i : i + size] for i in range(0, len(rows), size)]
@@ -119,30 +95,14 @@ def errors():
     """Rejections counted by reason (all time) and the latest ``limit`` of them."""
     args = params.query_args(request.args, ("limit",))
     limit = params.bounded_int("limit", args.get("limit"), 1, 100, 10)
-    r = tables.rejections
     with get_state().engine.connect() as conn:
-        counted = [
-            (str(labels.get("reason", "")), value)
-            for metric, labels, value in read_counters(conn)
-            if metric == "iris_prediction_errors_total"
-        ]
-        recent = conn.execute(sa.select(r).order_by(r.c.seq.desc()).limit(limit)).all()
-    by_reason = sorted(counted, key=lambda item: (-item[1], item[0]))
+        by_reason = queries.rejections_by_reason(conn)
+        recent = queries.latest_rejections(conn, limit)
     return jsonify(
         {
-            "total": int(sum(value for _, value in counted)),
-            "by_reason": [{"reason": reason, "count": int(value)} for reason, value in by_reason],
-            "recent": [
-                {
-                    "created_at": isoformat(row.created_at),
-                    "model_version": row.model_version,
-                    "reason": row.reason,
-                    "field": row.field,
-                    "row_index": row.row_index,
-                    "message": row.message[:300],
-                }
-                for row in recent
-            ],
+            "total": sum(item["count"] for item in by_reason),
+            "by_reason": by_reason,
+            "recent": recent,
         }
     )
 
@@ -155,60 +115,32 @@ def accuracy():
     window = params.bounded_int(
         "window", args.get("window"), 1, 10_000, state.settings.accuracy_window
     )
-    p, f = tables.predictions, tables.feedback
-    query = (
-        sa.select(p.c.model_version, p.c.prediction, f.c.label)
-        .select_from(f.join(p, p.c.prediction_id == f.c.prediction_id))
-        .order_by(f.c.updated_at.desc())
-        .limit(window)
-    )
     with state.engine.connect() as conn:
-        rows = conn.execute(query).all()
-        labelled_total = conn.execute(sa.select(sa.func.count()).select_from(f)).scalar_one()
-    per_version: dict[str, list[int]] = {}
-    for row in rows:
-        counts = per_version.setdefault(row.model_version, [0, 0])
-        counts[0] += 1
-        counts[1] += row.prediction == row.label
-    correct = sum(c for _, c in per_version.values())
+        versions = accuracy_by_version(conn, window)
+        labelled_total = queries.labelled_total(conn)
+    labelled = sum(v.labelled for v in versions)
+    correct = sum(v.correct for v in versions)
     return jsonify(
         {
             "window": window,
-            "labelled": len(rows),
+            "labelled": labelled,
             "correct": correct,
-            "accuracy": correct / len(rows) if rows else None,
+            "accuracy": correct / labelled if labelled else None,
             "labelled_total": labelled_total,
-            "by_version": [
-                {"model_version": v, "labelled": n, "correct": c, "accuracy": c / n}
-                for v, (n, c) in sorted(per_version.items(), key=lambda item: item[0])
-            ],
+            "by_version": [v.as_dict() for v in versions],
         }
     )
 
 
 @bp.get("/drift")
 def drift():
-    """The drift report as one row per feature, or ``available: false`` with the reason.
+    """The drift report as one row per feature, with a message while drift is not judged.
 
     A 200 whenever the store answers: the page must not log a failed request (a console
     error) for drift that is not computed yet; a store outage is a 503 like elsewhere.
     """
     params.query_args(request.args, ())
-    monitor = get_state().drift
-    if monitor is None:
-        return jsonify(_no_drift("drift monitoring is not set up in this process"))
-    return jsonify(drift_rows(monitor.current()))
-
-
-def _no_drift(message: str) -> dict[str, Any]:
-    return {
-        "available": False,
-        "status": None,
-        "message": message,
-        "window": None,
-        "rows": None,
-        "features": [],
-    }
+    return jsonify(drift_rows(get_state().drift.current()))
 
 
 def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +152,7 @@ def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
             "psi": _number(features[name].get("psi")),
             "ks_pvalue": _number(features[name].get("ks_pvalue")),
             "status": features[name].get("status")
-            if features[name].get("status") in DRIFT_STATUSES
+            if features[name].get("status") in STATUS_ORDER
             else "unknown",
         }
         for name in FEATURES
@@ -228,7 +160,6 @@ def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
     ]
     window = report.get("window") or {}
     return {
-        "available": True,
         "status": report.get("status"),
         "message": report.get("message"),
         "window": window.get("size"),

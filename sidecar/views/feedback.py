@@ -1,8 +1,7 @@
 """``POST /feedback``: record the true label of a logged prediction.
 
-A first label answers 201; a later label for the same prediction replaces it and answers
-200 with ``replaced_label`` naming the label it replaced. Each accepted label adds one to
-``iris_feedback_total`` in the same transaction.
+201 for a first label, 200 (with ``replaced_label``) for a replacement, 404 for an id the
+store does not hold; see ``sidecar.labelling`` for the write and its pending-feedback seam.
 """
 
 from __future__ import annotations
@@ -10,41 +9,41 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from mlproject.config import CLASSES
-from mlproject.logstore import immediate_transaction, increment_counters, labels_key, tables
 
+from .. import params
 from ..auth import token_required
-from ..errors import InvalidParameter, NotFound
+from ..errors import InvalidParameter
+from ..labelling import record_label
 from ..state import get_state
-from ..timeutil import isoformat, utcnow
+from ..timeutil import utcnow
 
 bp = Blueprint("feedback", __name__)
+
+FIELDS = ("prediction_id", "label")
 
 
 @bp.post("/feedback")
 @token_required
 def record_feedback():
     """Store ``{"prediction_id", "label"}``; 201 when new, 200 when it replaced a label."""
-    prediction_id, label = _parse(request.get_json(silent=True, force=True))
-    engine = get_state().engine
-    try:
-        record = _store(engine, prediction_id, label)
-    except sa.exc.IntegrityError:
-        record = _store(engine, prediction_id, label)  # a concurrent first label won: replace it
-    return jsonify(record), (200 if record["replaced_label"] is not None else 201)
+    prediction_id, label = parse_feedback(request.get_json(silent=True, force=True))
+    result = record_label(get_state().engine, prediction_id, label, utcnow())
+    return jsonify(result.as_dict()), result.status
 
 
-def _parse(body: Any) -> tuple[str, str]:
+def parse_feedback(body: Any) -> tuple[str, str]:
+    """The canonical prediction id and the label of a feedback body, or InvalidParameter."""
     if not isinstance(body, dict):
         raise InvalidParameter(
             'the body must be a JSON object {"prediction_id": "...", "label": "..."}'
         )
-    unknown = sorted(set(body) - {"prediction_id", "label"})
+    unknown = sorted(set(body) - set(FIELDS))
     if unknown:
-        raise InvalidParameter(f"unknown fields {unknown}; expected prediction_id and label")
+        shown = ", ".join(params.shown(name) for name in unknown[:5])
+        raise InvalidParameter(f"unknown fields {shown}; expected prediction_id and label")
     prediction_id, label = body.get("prediction_id"), body.get("label")
     try:
         prediction_id = str(uuid.UUID(prediction_id)) if isinstance(prediction_id, str) else None
@@ -56,46 +55,7 @@ def _parse(body: Any) -> tuple[str, str]:
         )
     if label not in CLASSES:
         raise InvalidParameter(
-            f"label must be one of {', '.join(CLASSES)}, got {label!r}",
+            f"label must be one of {', '.join(CLASSES)}, got {params.shown(label)}",
             extra={"parameter": "label"},
         )
     return prediction_id, label
-
-
-def _store(engine: sa.Engine, prediction_id: str, label: str) -> dict[str, Any]:
-    p, f = tables.predictions, tables.feedback
-    now = utcnow()
-    with immediate_transaction(engine) as conn:
-        predicted = conn.execute(
-            sa.select(p.c.prediction, p.c.model_version).where(p.c.prediction_id == prediction_id)
-        ).first()
-        if predicted is None:
-            raise NotFound(f"no prediction with id {prediction_id}")
-        previous = conn.execute(
-            sa.select(f.c.label, f.c.created_at).where(f.c.prediction_id == prediction_id)
-        ).first()
-        if previous is None:
-            created_at = now
-            conn.execute(
-                f.insert().values(
-                    prediction_id=prediction_id, label=label, created_at=now, updated_at=now
-                )
-            )
-        else:
-            created_at = previous.created_at
-            conn.execute(
-                f.update()
-                .where(f.c.prediction_id == prediction_id)
-                .values(label=label, updated_at=now)
-            )
-        increment_counters(conn, {("iris_feedback_total", labels_key({})): 1})
-    return {
-        "prediction_id": prediction_id,
-        "label": label,
-        "prediction": predicted.prediction,
-        "model_version": predicted.model_version,
-        "correct": predicted.prediction == label,
-        "created_at": isoformat(created_at),
-        "updated_at": isoformat(now),
-        "replaced_label": previous.label if previous is not None else None,
-    }

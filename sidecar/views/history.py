@@ -7,21 +7,16 @@ the old one kept serving) and ``restarted`` (the same version in a new process).
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
-from mlproject.logstore import tables
+from mlproject.logstore import contract
 
-from .. import params
+from .. import params, queries
 from ..errors import NotFound
 from ..state import get_state
 from ..timeutil import isoformat, utcnow
 
 bp = Blueprint("history", __name__)
-
-SERVING_OUTCOMES = ("switched", "restarted")
 
 
 @bp.get("/history")
@@ -29,14 +24,10 @@ def list_history():
     """Switches, refusals and restarts, newest first (``limit`` 1..500, default 50)."""
     args = params.query_args(request.args, ("limit", "outcome"))
     limit = params.bounded_int("limit", args.get("limit"), 1, 500, 50)
-    outcome = params.one_of("outcome", args.get("outcome"), ("switched", "refused", "restarted"))
-    s = tables.model_switches
-    query = sa.select(s).order_by(s.c.seq.desc()).limit(limit)
-    if outcome:
-        query = query.where(s.c.outcome == outcome)
+    outcome = params.one_of("outcome", args.get("outcome"), contract.SWITCH_OUTCOMES)
     with get_state().engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-    return jsonify({"items": [switch_as_dict(row) for row in rows]})
+        items = queries.switches(conn, limit, outcome)
+    return jsonify({"items": items})
 
 
 @bp.get("/history/at")
@@ -44,53 +35,16 @@ def served_at():
     """Which version served at ``time`` (ISO-8601; default now): the last switch before it."""
     args = params.query_args(request.args, ("time",))
     moment = params.timestamp("time", args.get("time")) or utcnow()
-    s = tables.model_switches
-    query = (
-        sa.select(s)
-        .where(s.c.outcome.in_(SERVING_OUTCOMES), s.c.switched_at <= moment)
-        .order_by(s.c.switched_at.desc(), s.c.seq.desc())
-        .limit(1)
-    )
     with get_state().engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
-    if row is None:
+        switch = queries.serving_at(conn, moment)
+    if switch is None:
         raise NotFound(f"no model is recorded as serving at {isoformat(moment)}")
     return jsonify(
         {
             "time": isoformat(moment),
-            "model_name": row["model_name"],
-            "model_version": row["to_version"],
-            "serving_since": isoformat(row["switched_at"]),
-            "switch": switch_as_dict(row),
+            "model_name": switch["model_name"],
+            "model_version": switch["to_version"],
+            "serving_since": switch["switched_at"],
+            "switch": switch,
         }
     )
-
-
-def latest_refusal(conn: sa.Connection) -> dict[str, Any] | None:
-    """The newest refusal, if it is newer than the newest switch (i.e. still relevant)."""
-    s = tables.model_switches
-    newest = conn.execute(sa.select(s).order_by(s.c.seq.desc()).limit(20)).mappings().all()
-    for row in newest:
-        if row["outcome"] == "switched":
-            return None
-        if row["outcome"] == "refused":
-            return switch_as_dict(row)
-    return None
-
-
-def latest_event(conn: sa.Connection) -> dict[str, Any] | None:
-    """The newest switch, refusal or restart, or None before the first."""
-    s = tables.model_switches
-    row = conn.execute(sa.select(s).order_by(s.c.seq.desc()).limit(1)).mappings().first()
-    return switch_as_dict(row) if row is not None else None
-
-
-def switch_as_dict(row) -> dict[str, Any]:
-    return {
-        "switched_at": isoformat(row["switched_at"]),
-        "model_name": row["model_name"],
-        "from_version": row["from_version"],
-        "to_version": row["to_version"],
-        "outcome": row["outcome"],
-        "reason": row["reason"],
-    }

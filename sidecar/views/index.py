@@ -1,5 +1,6 @@
 """``GET /``: the dashboard for browsers, a JSON index of the endpoints for API clients.
 
+The JSON index lists every route with its summary, from the OpenAPI document.
 Content negotiation: HTML only when the client asks for ``text/html`` at least as much
 as for JSON (browsers do); ``Accept: application/json``, ``*/*`` (curl, requests) and no
 Accept header at all get the JSON index.
@@ -7,7 +8,7 @@ Accept header at all get the JSON index.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, make_response, render_template, request
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 
 from ..state import get_state
 
@@ -15,24 +16,15 @@ bp = Blueprint("index", __name__)
 
 POLL_SECONDS = 5
 
-ENDPOINTS = {
-    "GET /": "this index as JSON; the dashboard for browsers (Accept: text/html)",
-    "GET /health": "log store, scoring server and the model in service",
-    "GET /logs": "prediction log, newest first (model_version, prediction, since, limit, cursor)",
-    "GET /sample?n=5": "a ready-to-POST /invocations body drawn from the versioned data set",
-    "POST /feedback": "record the true label of a prediction (bearer SIDECAR_TOKEN)",
-    "POST /retrain": "start the MLflow Project in the background (bearer SIDECAR_TOKEN)",
-    "GET /retrain/<job_id>": "state and outcome of a retrain job",
-    "GET /history": "model switches, refused promotions and restarts, newest first",
-    "GET /history/at?time=...": "which model version served at a given time",
-    "GET /drift": "live input drift per feature against the training reference",
-    "GET /api/overview": "dashboard: model in service, its lineage, log totals, latest job",
-    "GET /api/stats?window=200&buckets=12": "dashboard: class mix and latency percentiles",
-    "GET /api/errors?limit=10": "dashboard: rejections by reason and the latest ones",
-    "GET /api/accuracy?window=200": "dashboard: live accuracy from feedback, per version",
-    "GET /api/drift": "dashboard: GET /drift per feature, or available=false",
-    "GET /metrics": "Prometheus metrics",
-}
+
+def endpoint_index() -> dict[str, str]:
+    """``{"GET /logs": summary, ...}`` from the OpenAPI document (GET /openapi.json)."""
+    document = current_app.extensions["sidecar.openapi"]
+    return {
+        f"{method.upper()} {path}": operation["summary"]
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
 
 
 def wants_html() -> bool:
@@ -56,6 +48,6 @@ def index():
             )
         )
     else:
-        response = jsonify({"service": "iris-sidecar", "endpoints": ENDPOINTS})
+        response = jsonify({"service": "iris-sidecar", "endpoints": endpoint_index()})
     response.headers["Vary"] = "Accept"
     return response

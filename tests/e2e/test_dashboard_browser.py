@@ -6,70 +6,39 @@ Skipped when Chromium or Playwright is missing, except under CI, where that fail
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import random
 import shutil
-import uuid
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 
-from mlproject.config import CLASSES, ENV_VARS, FEATURES
-from mlproject.logstore import (
-    LogWriter,
-    PredictionRecord,
-    RejectionRecord,
-    create_store_engine,
-    tables,
+from mlproject.logstore import create_store_engine
+from tests.e2e.dashboard_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CSP_LISTENER,
+    Console,
+    compact_png,
+    label_some,
+    missing_browser,
+    record_switches,
+    start_dashboard_sidecar,
+    write_predictions,
 )
-from sidecar.config import SIDECAR_ENV_VARS
-from tests.support.processes import (
-    REPO_ROOT,
-    Server,
-    base_env,
-    free_port,
-    start_process,
-    wait_for_http,
-)
+from tests.support.processes import REPO_ROOT, Server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TOKEN = "dashboard-token-789"
-TINY_PROJECT = REPO_ROOT / "tests" / "integration" / "sidecar" / "tiny_project"
 SCREENSHOT = REPO_ROOT / "docs" / "dashboard.png"
 MAX_SCREENSHOT_BYTES = 300_000
-
-
-def _missing_browser() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium); no browser is downloaded"
-    return None
 
 
 @pytest.fixture
 def browser():
     """Debian's Chromium, headless, through Playwright's sync API."""
-    reason = _missing_browser()
+    reason = missing_browser()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser test: {reason}")
@@ -84,15 +53,6 @@ def browser():
         browser.close()
 
 
-class Console:
-    """Console errors and uncaught exceptions of one page."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-
-
 @pytest.fixture
 def open_page(browser):
     """A fresh page (1440 wide) with its console collected."""
@@ -101,6 +61,7 @@ def open_page(browser):
     def open_(url: str):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         contexts.append(context)
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
         console = Console(page)
         page.goto(url)
@@ -113,154 +74,16 @@ def open_page(browser):
 
 @pytest.fixture
 def sidecar(tmp_path):
-    """Start scripts/run-sidecar.sh over a SQLite store in tmp_path; stopped at teardown."""
+    """Start the sidecar over a store in tmp_path (token TOKEN by default); stopped after."""
     servers: list[Server] = []
 
-    def start(
-        store_url: str,
-        *,
-        tracking_uri: str | None = None,
-        token: str | None = TOKEN,
-        extra_env: dict[str, str] | None = None,
-    ) -> Server:
-        port = free_port()
-        env = base_env()
-        for name in (*ENV_VARS, *SIDECAR_ENV_VARS):  # nothing from the shell that ran pytest
-            env.pop(name, None)
-        env.update(
-            {
-                "IRIS_LOG_STORE_URL": store_url,
-                "SIDECAR_BIND": f"127.0.0.1:{port}",
-                "SIDECAR_WORKERS": "2",
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prometheus-{port}"),
-                "IRIS_PROJECT_DIR": str(shutil.copytree(TINY_PROJECT, tmp_path / "project")),
-                "IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv"),
-                "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
-                "MLFLOW_TRACKING_URI": tracking_uri or f"sqlite:///{tmp_path / 'no-mlflow.db'}",
-                "SCORING_URL": "http://127.0.0.1:9",
-                **({"SIDECAR_TOKEN": token} if token else {}),
-                **(extra_env or {}),
-            }
-        )
-        log_path = tmp_path / f"sidecar-{port}.log"
-        process = start_process(
-            [str(REPO_ROOT / "scripts" / "run-sidecar.sh")],
-            log_path=log_path,
-            env=env,
-            cwd=tmp_path,
-        )
-        server = Server(process, port, log_path)
-        servers.append(server)
-        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
-        return server
+    def start(store_url: str, *, token: str | None = TOKEN, **kwargs) -> Server:
+        servers.append(start_dashboard_sidecar(tmp_path, store_url, token=token, **kwargs))
+        return servers[-1]
 
     yield start
     for server in servers:
         server.stop()
-
-
-def iris_rows() -> list[dict[str, str]]:
-    with open(REPO_ROOT / "data" / "iris.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def prediction(row: dict, version: str, run_id: str, when: datetime, rng) -> PredictionRecord:
-    """A logged prediction for a data set row: mostly right, confident, a few ms."""
-    label = row["species"] if rng.random() > 0.08 else rng.choice(CLASSES)
-    top = rng.uniform(0.6, 0.99)
-    rest = (1 - top) / 2
-    return PredictionRecord(
-        prediction_id=str(uuid.uuid4()),
-        created_at=when,
-        model_name="iris-classifier",
-        model_version=version,
-        run_id=run_id,
-        request_id=f"req-{uuid.uuid4().hex[:8]}",
-        **{name: float(row[name]) for name in FEATURES},
-        prediction=label,
-        class_index=CLASSES.index(label),
-        probabilities={name: (top if name == label else rest) for name in CLASSES},
-        latency_seconds=rng.uniform(0.0015, 0.004) * (3 if rng.random() < 0.05 else 1),
-    )
-
-
-def write_predictions(
-    engine, count: int, version: str, run_id: str, seed: int, shift: float = 0.0
-) -> list:
-    """``count`` predictions ending now, written through the real LogWriter."""
-    rng = random.Random(seed)
-    rows = iris_rows()
-    now = datetime.now(UTC)
-    records = [
-        prediction(rng.choice(rows), version, run_id, now - timedelta(seconds=2 * (count - i)), rng)
-        for i in range(count)
-    ]
-    if shift:  # wider sepals in the latest rows: the drift the dashboard should show in red
-        records[-count // 2 :] = [
-            replace(r, sepal_width=r.sepal_width + shift) for r in records[-count // 2 :]
-        ]
-    writer = LogWriter(engine)
-    writer.start()
-    for record in records:
-        writer.submit_predictions([record], record.latency_seconds)
-    for index, (reason, field) in enumerate(
-        [
-            ("negative", "petal_width"),
-            ("not_a_number", "sepal_length"),
-            ("negative", "petal_length"),
-        ]
-        if seed == 0
-        else []
-    ):
-        writer.submit_rejection(
-            RejectionRecord(
-                created_at=now - timedelta(minutes=index),
-                model_name="iris-classifier",
-                model_version=version,
-                request_id=None,
-                reason=reason,
-                field=field,
-                row_index=0,
-                message=f"row 0, column '{field}': refused ({reason})",
-            )
-        )
-    assert writer.flush(timeout=30), "the log writer did not commit in time"
-    writer.close()
-    return records
-
-
-def record_switches(engine, version: str) -> None:
-    """What the serving supervisor writes: a start and a refused promotion."""
-    now = datetime.now(UTC)
-    rows = [
-        (now - timedelta(hours=2), None, version, "switched", "first start of the champion"),
-        (now - timedelta(minutes=30), version, "9", "refused", "smoke prediction failed"),
-    ]
-    with engine.begin() as conn:
-        for when, old, new, outcome, reason in rows:
-            conn.execute(
-                sa.insert(tables.model_switches).values(
-                    switched_at=when,
-                    model_name="iris-classifier",
-                    from_version=old,
-                    to_version=new,
-                    outcome=outcome,
-                    reason=reason,
-                )
-            )
-
-
-def label_some(url: str, records, share: float = 0.3) -> None:
-    rng = random.Random(7)
-    for record in records[-int(len(records) * share) :]:
-        truth = record.prediction if rng.random() > 0.1 else rng.choice(CLASSES)
-        response = requests.post(
-            f"{url}/feedback",
-            json={"prediction_id": record.prediction_id, "label": truth},
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=10,
-        )
-        assert response.status_code in (200, 201), response.text
 
 
 def test_dashboard_loads_without_console_errors_and_shows_the_version_in_service(
@@ -283,6 +106,11 @@ def test_dashboard_loads_without_console_errors_and_shows_the_version_in_service
     expect(page.locator("#drift-message, #drift-table").first).to_be_visible()
     page.wait_for_timeout(6_000)  # one more polling round
     assert console.errors == []
+    # The page works under its own strict policy: nothing it does is blocked.
+    html = requests.get(server.url + "/", headers={"Accept": "text/html"}, timeout=10)
+    assert "script-src 'self'" in html.headers["Content-Security-Policy"]
+    assert html.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.evaluate("window.cspViolations") == []
     assert requests.get(server.url + "/", headers={"Accept": "application/json"}).json()[
         "endpoints"
     ]
@@ -326,7 +154,7 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
     records = write_predictions(engine, 260, version.version, version.run_id, seed=0, shift=0.8)
     record_switches(engine, version.version)
     server = sidecar(store_url, tracking_uri=tracking_uri)
-    label_some(server.url, records[-40:], share=0.6)
+    label_some(server.url, TOKEN, records[-40:], share=0.6)
 
     page, console = open_page(server.url + "/")
     expect(page.get_by_test_id("model-version")).to_have_text(f"v{version.version}")
@@ -347,6 +175,10 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
     page.fill("#retrain-token", "not-the-token")
     page.click("#retrain-button")
     expect(page.locator("#retrain-message")).to_contain_text("401")
+    # The 401 path asks for the token: it says which one, and puts the cursor there.
+    expect(page.locator("#retrain-message")).to_contain_text("SIDECAR_TOKEN")
+    expect(page.locator("#retrain-token")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#retrain-token")).to_be_focused()
     # The browser itself reports the refused request; nothing else may be logged.
     unexpected = [e for e in console.errors if "401" not in e]
     assert unexpected == []
@@ -360,7 +192,9 @@ def test_retrain_refuses_a_wrong_token_then_follows_the_job_to_its_final_state(
     expect(page.locator("#job-gate")).to_contain_text("promoted")
     expect(page.locator("#job-tail")).to_contain_text("tiny training done")
     assert page.evaluate("sessionStorage.getItem('iris-sidecar-token')") == TOKEN
+    expect(page.locator("#retrain-token")).not_to_have_attribute("aria-invalid", "true")
     assert [e for e in console.errors if "401" not in e] == []
+    assert page.evaluate("window.cspViolations") == []
 
     page.wait_for_timeout(500)
     png = page.screenshot(full_page=True)
@@ -410,13 +244,3 @@ def test_retrain_while_a_job_runs_says_so_and_follows_that_job(tmp_path, sidecar
     expect(page.get_by_test_id("job-state")).to_have_text("succeeded", timeout=120_000)
     expect(page.locator("#job-id")).to_have_text(job_id)
     assert [e for e in console.errors if "409" not in e] == []
-
-
-def compact_png(png: bytes) -> bytes:
-    """The screenshot with a 256-colour palette, which keeps the flat UI legible and small."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    out = io.BytesIO()
-    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
-    return out.getvalue()

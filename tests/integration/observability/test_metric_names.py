@@ -7,6 +7,8 @@ import json
 import pytest
 import yaml
 
+from mlproject.logstore import contract
+
 from .conftest import (
     DASHBOARDS_DIR,
     DATASOURCE_UID,
@@ -63,6 +65,19 @@ def test_metric_name_reader_finds_selected_series_only(expr, expected):
 def test_a_misspelt_metric_name_would_be_caught():
     unknown = metric_names("sum(rate(iris_predictons_total[5m]))") - known_metric_names()
     assert unknown == {"iris_predictons_total"}
+
+
+def test_every_spec_metric_the_dashboards_may_use_is_defined_in_the_log_store_contract():
+    defined = {m.name for m in (*contract.COUNTERS, *contract.GAUGES)}
+    defined |= {contract.DURATION_BUCKET, contract.DURATION_SUM, contract.DURATION_COUNT}
+    spec = {name for name in known_metric_names() if name.startswith("iris_")}
+    assert spec - defined == set()
+
+
+def test_the_contract_defines_each_metric_name_once():
+    names = [m.name for m in (*contract.COUNTERS, *contract.GAUGES, contract.DURATION)]
+    assert len(names) == len(set(names))
+    assert all(m.name.endswith("_total") for m in contract.COUNTERS)
 
 
 def test_every_metric_in_the_alert_rules_is_a_spec_metric():

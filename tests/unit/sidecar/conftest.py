@@ -54,7 +54,7 @@ def make_app(tmp_path, data_csv):
     """Build an app over ``store_url`` with test settings; keyword overrides allowed."""
     apps = []
 
-    def make(store_url: str, token: str | None = TOKEN, **project_overrides):
+    def make(store_url: str, token: str | None = TOKEN, rate_limits=None, **project_overrides):
         project = Settings(
             log_store_url=store_url,
             sidecar_token=token,
@@ -67,6 +67,7 @@ def make_app(tmp_path, data_csv):
             project_dir=tmp_path,
             data_path=data_csv,
             jobs_dir=tmp_path / "jobs",
+            rate_limits=rate_limits,
         )
         app = create_app(settings)
         app.config["TESTING"] = True

@@ -68,3 +68,15 @@ def test_a_replaced_label_keeps_the_delay_of_its_first_label(client, engine):
     label(client, record, "virginica")
     assert gauge(client, "iris_label_delay_seconds") == first
     assert first == pytest.approx(300, abs=5)
+
+
+def test_the_dashboard_and_the_metric_report_the_same_live_accuracy(client, engine):
+    records = seed(engine, [prediction_record(i, model_version=str(1 + i % 2)) for i in range(7)])
+    for index, record in enumerate(records):
+        wrong = next(name for name in ("setosa", "virginica") if name != record.prediction)
+        label(client, record, record.prediction if index % 3 else wrong)
+    body = client.get("/api/accuracy").get_json()
+    assert body["accuracy"] == pytest.approx(gauge(client, "iris_live_accuracy"))
+    assert body["labelled"] == gauge(client, "iris_live_accuracy_labelled") == 7
+    assert [v["model_version"] for v in body["by_version"]] == ["1", "2"]
+    assert sum(v["correct"] for v in body["by_version"]) == body["correct"] == 4

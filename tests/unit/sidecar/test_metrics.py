@@ -122,3 +122,29 @@ def test_logs_answers_503_json_when_the_store_is_down(make_app):
     response = client.get("/logs")
     assert response.status_code == 503
     assert response.get_json()["error"] == "store_unavailable"
+
+
+def test_latency_histogram_has_every_contract_bucket_even_before_an_observation_reaches_it(
+    sqlite_app,
+):
+    from mlproject.logstore.contract import LATENCY_BUCKETS
+
+    engine = sqlite_app.extensions["sidecar"].engine
+    seed(engine, [prediction_record(0)])  # 2 ms: buckets below it have no row in the store
+    samples = scrape(sqlite_app.test_client())["iris_prediction_duration_seconds"]
+    buckets = [s for s in samples if s.name.endswith("_bucket")]
+    assert [float(s.labels["le"]) for s in buckets] == [*LATENCY_BUCKETS, float("inf")]
+    assert [s.value for s in buckets] == [float(b >= 0.002) for b in LATENCY_BUCKETS] + [1.0]
+
+
+def test_every_iris_family_on_metrics_is_named_in_the_log_store_contract(client, engine):
+    from mlproject.logstore import contract
+
+    seed_series(engine, 3)
+    known = {m.name for m in (*contract.COUNTERS, *contract.GAUGES, contract.DURATION)}
+    exposed = {
+        f.name + ("_total" if f.type == "counter" else "")
+        for f in text_string_to_metric_families(client.get("/metrics").get_data(True))
+        if f.name.startswith("iris_")
+    }
+    assert exposed <= known, exposed - known

@@ -1,0 +1,150 @@
+"""The log store's contract: the values its writers and readers must agree on, each once.
+
+The SPEC fixes the metric names (dashboards and alerts select them); the serving supervisor
+writes ``model_switches`` rows whose ``outcome`` the sidecar reads back; the sidecar's job
+runner writes ``retrain_jobs`` states the dashboard follows. Import the names from here
+rather than spelling them again.
+
+Metrics, each a ``Metric`` (name, help text, label names):
+  counters kept in the ``counters`` table (``COUNTERS``, in exposition order):
+    PREDICTIONS, PREDICTION_ERRORS, FEEDBACK, RETRAIN_JOBS, LOG_DROPPED,
+    PROMOTION_REFUSED, FEEDBACK_UNMATCHED
+  the latency histogram: DURATION, stored as DURATION_BUCKET{le} / DURATION_SUM /
+    DURATION_COUNT rows over LATENCY_BUCKETS
+  gauges the sidecar computes on each scrape: LOG_STORE_UP, MODEL_INFO, LIVE_ACCURACY,
+    LIVE_ACCURACY_LABELLED, FEEDBACK_LABELLED_RATIO, LABEL_DELAY, DRIFT_WINDOW_SIZE,
+    FEATURE_DRIFT_PSI, FEATURE_DRIFT_KS_PVALUE
+  *_TOTAL and DURATION_* are bare names (strings), the keys the writers count under.
+  A help text may hold "{window}", filled in by whoever knows the window.
+
+``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED (``SWITCH_OUTCOMES``);
+``SERVING_OUTCOMES`` are those after which a version is serving.
+``retrain_jobs.state``: QUEUED, RUNNING, SUCCEEDED, FAILED (``JOB_STATES``);
+``ACTIVE_JOB_STATES`` hold the single-flight slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlproject.logstore.tables import LATENCY_BUCKETS as LATENCY_BUCKETS  # re-exported
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric's fixed name, its help text and its label names, in exposition order."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+# ---- counters (rows of the ``counters`` table) --------------------------------------------
+PREDICTIONS = Metric(
+    "iris_predictions_total",
+    "Predictions served, by model version and class",
+    ("model_version", "prediction"),
+)
+PREDICTION_ERRORS = Metric(
+    "iris_prediction_errors_total", "Rejected prediction requests, by reason", ("reason",)
+)
+FEEDBACK = Metric("iris_feedback_total", "True labels recorded through POST /feedback")
+RETRAIN_JOBS = Metric(
+    "iris_retrain_jobs_total", "Finished retrain jobs, by final status", ("status",)
+)
+LOG_DROPPED = Metric(
+    "iris_prediction_log_dropped_total", "Prediction rows the log writer had to drop"
+)
+PROMOTION_REFUSED = Metric(
+    "iris_promotion_refused_total",
+    "Promotions the serving supervisor refused (the old version kept serving)",
+)
+FEEDBACK_UNMATCHED = Metric(
+    "iris_feedback_unmatched_total",
+    "Pending labels dropped because their prediction never reached the store in time",
+)
+
+COUNTERS: tuple[Metric, ...] = (
+    PREDICTIONS,
+    PREDICTION_ERRORS,
+    FEEDBACK,
+    RETRAIN_JOBS,
+    LOG_DROPPED,
+    PROMOTION_REFUSED,
+    FEEDBACK_UNMATCHED,
+)
+# Exposed as 0 before their first increment, so rate() and alerts see a series at once.
+ZERO_WHEN_ABSENT: frozenset[str] = frozenset({FEEDBACK.name, LOG_DROPPED.name})
+
+PREDICTIONS_TOTAL = PREDICTIONS.name
+ERRORS_TOTAL = PREDICTION_ERRORS.name
+FEEDBACK_TOTAL = FEEDBACK.name
+RETRAIN_JOBS_TOTAL = RETRAIN_JOBS.name
+DROPPED_TOTAL = LOG_DROPPED.name
+REFUSED_TOTAL = PROMOTION_REFUSED.name
+FEEDBACK_UNMATCHED_TOTAL = FEEDBACK_UNMATCHED.name
+
+# ---- the latency histogram -------------------------------------------------------------------
+DURATION = Metric(
+    "iris_prediction_duration_seconds", "Time inside the model's predict, per request"
+)
+DURATION_BUCKET = f"{DURATION.name}_bucket"  # one row per bound, label "le"
+DURATION_SUM = f"{DURATION.name}_sum"
+DURATION_COUNT = f"{DURATION.name}_count"
+
+# ---- gauges the sidecar computes from the store -------------------------------------------
+LOG_STORE_UP = Metric("iris_log_store_up", "1 if the last scrape could read the store")
+MODEL_INFO = Metric("iris_model_info", "The model in service", ("name", "version", "run_id"))
+LIVE_ACCURACY = Metric(
+    "iris_live_accuracy", "Share of correct predictions among the latest {window} labelled ones"
+)
+LIVE_ACCURACY_LABELLED = Metric(
+    "iris_live_accuracy_labelled", "Labelled predictions behind iris_live_accuracy"
+)
+FEEDBACK_LABELLED_RATIO = Metric(
+    "iris_feedback_labelled_ratio",
+    "Share of the latest {window} predictions that have a true label",
+)
+LABEL_DELAY = Metric(
+    "iris_label_delay_seconds",
+    "Median seconds from a prediction to its first label, latest {window} labels",
+)
+DRIFT_WINDOW_SIZE = Metric(
+    "iris_drift_window_size", "Predictions in the live drift window (at most IRIS_DRIFT_WINDOW)"
+)
+FEATURE_DRIFT_PSI = Metric(
+    "iris_feature_drift_psi",
+    "Population stability index of the live window against the training reference",
+    ("feature",),
+)
+FEATURE_DRIFT_KS_PVALUE = Metric(
+    "iris_feature_drift_ks_pvalue",
+    "Two-sample Kolmogorov-Smirnov p-value, live window against the training values",
+    ("feature",),
+)
+GAUGES: tuple[Metric, ...] = (
+    LOG_STORE_UP,
+    MODEL_INFO,
+    LIVE_ACCURACY,
+    LIVE_ACCURACY_LABELLED,
+    FEEDBACK_LABELLED_RATIO,
+    LABEL_DELAY,
+    DRIFT_WINDOW_SIZE,
+    FEATURE_DRIFT_PSI,
+    FEATURE_DRIFT_KS_PVALUE,
+)
+
+# ---- model_switches.outcome ------------------------------------------------------------------
+SWITCHED = "switched"  # a new version took traffic
+REFUSED = "refused"  # a promoted version failed to load or its smoke test; the old one serves
+RESTARTED = "restarted"  # the same version in a new process
+SWITCH_OUTCOMES: tuple[str, ...] = (SWITCHED, REFUSED, RESTARTED)
+SERVING_OUTCOMES: tuple[str, ...] = (SWITCHED, RESTARTED)
+
+# ---- retrain_jobs.state ----------------------------------------------------------------------
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+JOB_STATES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED)
+ACTIVE_JOB_STATES: tuple[str, ...] = (QUEUED, RUNNING)

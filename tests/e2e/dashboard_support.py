@@ -1,0 +1,220 @@
+"""What the dashboard's browser test needs: Chromium, a sidecar, realistic store content."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import shutil
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from mlproject.config import CLASSES, ENV_VARS, FEATURES
+from mlproject.logstore import LogWriter, PredictionRecord, RejectionRecord, tables
+from sidecar.config import SIDECAR_ENV_VARS
+from tests.support.processes import (
+    REPO_ROOT,
+    Server,
+    base_env,
+    free_port,
+    start_process,
+    wait_for_http,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TINY_PROJECT = REPO_ROOT / "tests" / "integration" / "sidecar" / "tiny_project"
+# Records what the page's Content-Security-Policy blocked, from before any script runs.
+CSP_LISTENER = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+def missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium); no browser is downloaded"
+    return None
+
+
+class Console:
+    """Console errors and uncaught exceptions of one page."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+
+def start_dashboard_sidecar(
+    folder: Path,
+    store_url: str,
+    *,
+    token: str | None,
+    tracking_uri: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """scripts/run-sidecar.sh over ``store_url`` with the tiny project, on a free port."""
+    port = free_port()
+    env = base_env()
+    for name in (*ENV_VARS, *SIDECAR_ENV_VARS):  # nothing from the shell that ran pytest
+        env.pop(name, None)
+    env.update(
+        {
+            "IRIS_LOG_STORE_URL": store_url,
+            "SIDECAR_BIND": f"127.0.0.1:{port}",
+            "SIDECAR_WORKERS": "2",
+            "PROMETHEUS_MULTIPROC_DIR": str(folder / f"prometheus-{port}"),
+            "IRIS_PROJECT_DIR": str(shutil.copytree(TINY_PROJECT, folder / f"project-{port}")),
+            "IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv"),
+            "IRIS_JOBS_DIR": str(folder / "jobs"),
+            "MLFLOW_TRACKING_URI": tracking_uri or f"sqlite:///{folder / 'no-mlflow.db'}",
+            "SCORING_URL": "http://127.0.0.1:9",
+            **({"SIDECAR_TOKEN": token} if token else {}),
+            **(extra_env or {}),
+        }
+    )
+    log_path = folder / f"sidecar-{port}.log"
+    process = start_process(
+        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")], log_path=log_path, env=env, cwd=folder
+    )
+    server = Server(process, port, log_path)
+    try:
+        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def iris_rows() -> list[dict[str, str]]:
+    with open(REPO_ROOT / "data" / "iris.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def prediction(row: dict, version: str, run_id: str, when: datetime, rng) -> PredictionRecord:
+    """A logged prediction for a data set row: mostly right, confident, a few ms."""
+    label = row["species"] if rng.random() > 0.08 else rng.choice(CLASSES)
+    top = rng.uniform(0.6, 0.99)
+    rest = (1 - top) / 2
+    return PredictionRecord(
+        prediction_id=str(uuid.uuid4()),
+        created_at=when,
+        model_name="iris-classifier",
+        model_version=version,
+        run_id=run_id,
+        request_id=f"req-{uuid.uuid4().hex[:8]}",
+        **{name: float(row[name]) for name in FEATURES},
+        prediction=label,
+        class_index=CLASSES.index(label),
+        probabilities={name: (top if name == label else rest) for name in CLASSES},
+        latency_seconds=rng.uniform(0.0015, 0.004) * (3 if rng.random() < 0.05 else 1),
+    )
+
+
+def write_predictions(
+    engine, count: int, version: str, run_id: str, seed: int, shift: float = 0.0
+) -> list:
+    """``count`` predictions ending now, written through the real LogWriter."""
+    rng = random.Random(seed)
+    rows = iris_rows()
+    now = datetime.now(UTC)
+    records = [
+        prediction(rng.choice(rows), version, run_id, now - timedelta(seconds=2 * (count - i)), rng)
+        for i in range(count)
+    ]
+    if shift:  # wider sepals in the latest rows: the drift the dashboard should show in red
+        records[-count // 2 :] = [
+            replace(r, sepal_width=r.sepal_width + shift) for r in records[-count // 2 :]
+        ]
+    writer = LogWriter(engine)
+    writer.start()
+    for record in records:
+        writer.submit_predictions([record], record.latency_seconds)
+    for index, (reason, field) in enumerate(
+        [
+            ("negative", "petal_width"),
+            ("not_a_number", "sepal_length"),
+            ("negative", "petal_length"),
+        ]
+        if seed == 0
+        else []
+    ):
+        writer.submit_rejection(
+            RejectionRecord(
+                created_at=now - timedelta(minutes=index),
+                model_name="iris-classifier",
+                model_version=version,
+                request_id=None,
+                reason=reason,
+                field=field,
+                row_index=0,
+                message=f"row 0, column '{field}': refused ({reason})",
+            )
+        )
+    assert writer.flush(timeout=30), "the log writer did not commit in time"
+    writer.close()
+    return records
+
+
+def record_switches(engine, version: str) -> None:
+    """What the serving supervisor writes: a start and a refused promotion."""
+    now = datetime.now(UTC)
+    rows = [
+        (now - timedelta(hours=2), None, version, "switched", "first start of the champion"),
+        (now - timedelta(minutes=30), version, "9", "refused", "smoke prediction failed"),
+    ]
+    with engine.begin() as conn:
+        for when, old, new, outcome, reason in rows:
+            conn.execute(
+                sa.insert(tables.model_switches).values(
+                    switched_at=when,
+                    model_name="iris-classifier",
+                    from_version=old,
+                    to_version=new,
+                    outcome=outcome,
+                    reason=reason,
+                )
+            )
+
+
+def label_some(url: str, token: str, records, share: float = 0.3) -> None:
+    rng = random.Random(7)
+    for record in records[-int(len(records) * share) :]:
+        truth = record.prediction if rng.random() > 0.1 else rng.choice(CLASSES)
+        response = requests.post(
+            f"{url}/feedback",
+            json={"prediction_id": record.prediction_id, "label": truth},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code in (200, 201), response.text
+
+
+def compact_png(png: bytes) -> bytes:
+    """The screenshot with a 256-colour palette, which keeps the flat UI legible and small."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
+    return out.getvalue()
