@@ -1,13 +1,11 @@
 """The write side of ``POST /feedback``: a true label for a logged prediction.
 
-A first label is inserted; a later one replaces it and says which label it replaced. Each
-accepted label adds one to ``iris_feedback_total`` in the same transaction.
-
-Seam for pending feedback (SPEC: 202 while the prediction is still on its way to the
-store): ``record_label`` is the one place that decides what an id the store has not seen
-becomes. Today that is ``UnknownPrediction`` (404); with the log store's
-``record_feedback`` (RECORDED, PENDING, UNKNOWN) a PENDING answer becomes a
-``LabelPending`` result and the view answers it with 202.
+A first label is inserted (201); a later one replaces it and says which label it replaced
+(200). A prediction reaches the store a moment after it was answered (spool, then
+shipper), so a label for an id the store has not seen yet is held as pending (202) and
+joined by the shipper when the row arrives; an id that provably never comes (a UUIDv7
+older than ``IRIS_FEEDBACK_WINDOW``) is ``UnknownPrediction`` (404). The storage rules
+live in ``mlproject.logstore.feedback``; this module maps them to the sidecar's answers.
 """
 
 from __future__ import annotations
@@ -18,13 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mlproject.logstore import (
-    contract,
-    immediate_transaction,
-    increment_counters,
-    labels_key,
-    tables,
-)
+from mlproject.logstore import immediate_transaction
+from mlproject.logstore.feedback import FeedbackResult, Outcome, record_feedback
 
 from .errors import UnknownPrediction
 from .timeutil import isoformat
@@ -60,44 +53,60 @@ class LabelRecorded:
         }
 
 
-def record_label(engine: sa.Engine, prediction_id: str, label: str, now: datetime) -> LabelRecorded:
-    """Store ``label`` for ``prediction_id`` at ``now``; UnknownPrediction if it is not logged."""
+@dataclass(frozen=True)
+class LabelPending:
+    """A label held until its prediction reaches the store."""
+
+    prediction_id: str
+    label: str
+    received_at: datetime
+    window_seconds: float
+
+    status = 202
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "prediction_id": self.prediction_id,
+            "label": self.label,
+            "status": "pending",
+            "received_at": isoformat(self.received_at),
+            "message": "the prediction is not in the log store yet; the label is held and "
+            f"joined when it arrives (within {self.window_seconds:g} s, else dropped)",
+        }
+
+
+def record_label(
+    engine: sa.Engine, prediction_id: str, label: str, now: datetime, window: float
+) -> LabelRecorded | LabelPending:
+    """Store ``label`` for ``prediction_id`` at ``now``, or hold it for up to ``window`` s.
+
+    Raises:
+        UnknownPrediction: the id can be dated and is older than the window.
+    """
     try:
-        return _record(engine, prediction_id, label, now)
+        result = _record(engine, prediction_id, label, now, window)
     except sa.exc.IntegrityError:
-        return _record(engine, prediction_id, label, now)  # a concurrent first label won
-
-
-def _record(engine: sa.Engine, prediction_id: str, label: str, now: datetime) -> LabelRecorded:
-    p, f = tables.predictions, tables.feedback
-    with immediate_transaction(engine) as conn:
-        predicted = conn.execute(
-            sa.select(p.c.prediction, p.c.model_version).where(p.c.prediction_id == prediction_id)
-        ).first()
-        if predicted is None:
-            raise UnknownPrediction(f"no prediction with id {prediction_id}")
-        previous = conn.execute(
-            sa.select(f.c.label, f.c.created_at).where(f.c.prediction_id == prediction_id)
-        ).first()
-        if previous is None:
-            conn.execute(
-                f.insert().values(
-                    prediction_id=prediction_id, label=label, created_at=now, updated_at=now
-                )
-            )
-        else:
-            conn.execute(
-                f.update()
-                .where(f.c.prediction_id == prediction_id)
-                .values(label=label, updated_at=now)
-            )
-        increment_counters(conn, {(contract.FEEDBACK_TOTAL, labels_key({})): 1})
+        result = _record(engine, prediction_id, label, now, window)  # a concurrent label won
+    if result.outcome is Outcome.UNKNOWN:
+        raise UnknownPrediction(
+            f"no prediction with id {prediction_id}, and it is older than the "
+            f"{window:g} s a label may wait for its prediction"
+        )
+    if result.outcome is Outcome.PENDING:
+        return LabelPending(prediction_id, label, now, window)
     return LabelRecorded(
         prediction_id=prediction_id,
         label=label,
-        prediction=predicted.prediction,
-        model_version=predicted.model_version,
-        created_at=now if previous is None else previous.created_at,
-        updated_at=now,
-        replaced_label=None if previous is None else previous.label,
+        prediction=result.prediction,
+        model_version=result.model_version,
+        created_at=result.created_at,
+        updated_at=result.updated_at,
+        replaced_label=result.replaced_label,
     )
+
+
+def _record(
+    engine: sa.Engine, prediction_id: str, label: str, now: datetime, window: float
+) -> FeedbackResult:
+    with immediate_transaction(engine) as conn:
+        return record_feedback(conn, prediction_id, label, now, window)

@@ -10,15 +10,16 @@ from collections.abc import Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mlproject.logstore.tables import LATENCY_BUCKETS, counters
-
-# Names fixed by the SPEC: dashboards and alerts use them.
-PREDICTIONS_TOTAL = "iris_predictions_total"
-ERRORS_TOTAL = "iris_prediction_errors_total"
-DURATION_BUCKET = "iris_prediction_duration_seconds_bucket"
-DURATION_SUM = "iris_prediction_duration_seconds_sum"
-DURATION_COUNT = "iris_prediction_duration_seconds_count"
-DROPPED_TOTAL = "iris_prediction_log_dropped_total"
+from mlproject.logstore.contract import (
+    DROPPED_TOTAL,
+    DURATION_BUCKET,
+    DURATION_COUNT,
+    DURATION_SUM,
+    ERRORS_TOTAL,
+    LATENCY_BUCKETS,
+    PREDICTIONS_TOTAL,
+)
+from mlproject.logstore.tables import counters
 
 
 def labels_key(labels: Mapping[str, str]) -> str:

@@ -24,11 +24,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from mlproject.logstore import counters as c
+from mlproject.logstore.contract import FEEDBACK_TOTAL, FEEDBACK_UNMATCHED_TOTAL
 from mlproject.logstore.ids import uuid7_time
 from mlproject.logstore.tables import feedback, pending_feedback, predictions
 
-FEEDBACK_TOTAL = "iris_feedback_total"
-FEEDBACK_UNMATCHED_TOTAL = "iris_feedback_unmatched_total"
 _PG_FEEDBACK_LOCK = 0x1215_0C0D_FEED_0001
 _CHUNK = 500
 

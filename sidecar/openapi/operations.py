@@ -140,9 +140,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": _json("FeedbackRecorded", "the label replaced an earlier one"),
             "201": _json("FeedbackRecorded", "the first label of this prediction"),
+            "202": _json(
+                "FeedbackPending", "the prediction is still on its way; the label is held"
+            ),
             "400": _error("the body is not a feedback object, or a field is wrong"),
             "401": UNAUTHORIZED,
-            "404": _error("the store holds no prediction with this id"),
+            "404": _error("no prediction with this id will arrive (older than the window)"),
             "413": TOO_LARGE,
             "429": RATE_LIMITED,
             "503": NO_TOKEN_CONFIGURED,

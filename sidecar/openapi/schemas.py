@@ -154,6 +154,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "replaced_label": nullable({"enum": list(CLASSES)}),
         }
     ),
+    "FeedbackPending": _object(
+        {
+            "prediction_id": {"type": "string", "format": "uuid"},
+            "label": {"enum": list(CLASSES)},
+            "status": {"enum": ["pending"]},
+            "received_at": TIME,
+            "message": STRING,
+        }
+    ),
     "RetrainRequest": {
         "type": "object",
         "description": "Parameters passed on to the MLflow Project's main entry point",

@@ -1,7 +1,8 @@
 """``POST /feedback``: record the true label of a logged prediction.
 
-201 for a first label, 200 (with ``replaced_label``) for a replacement, 404 for an id the
-store does not hold; see ``sidecar.labelling`` for the write and its pending-feedback seam.
+201 for a first label, 200 (with ``replaced_label``) for a replacement, 202 while the
+prediction is still on its way to the store (held, joined on arrival), 404 for an id that
+can never arrive; see ``sidecar.labelling``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ FIELDS = ("prediction_id", "label")
 @bp.post("/feedback")
 @token_required
 def record_feedback():
-    """Store ``{"prediction_id", "label"}``; 201 when new, 200 when it replaced a label."""
+    """Store ``{"prediction_id", "label"}``: 201 new, 200 replaced, 202 held as pending."""
     prediction_id, label = parse_feedback(request.get_json(silent=True, force=True))
-    result = record_label(get_state().engine, prediction_id, label, utcnow())
+    state = get_state()
+    window = state.settings.project.feedback_window_seconds
+    result = record_label(state.engine, prediction_id, label, utcnow(), window)
     return jsonify(result.as_dict()), result.status
 
 

@@ -1,13 +1,16 @@
-"""POST /feedback: 201 on a first label, 200 on a replacement, refusals, and the counter."""
+"""POST /feedback: 201 on a first label, 200 on a replacement, 202 pending, refusals, counter."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from mlproject.logstore import read_counters, tables
+from mlproject.logstore import immediate_transaction, read_counters, tables
+from mlproject.logstore.feedback import match_pending
 
 from .conftest import auth
 from .seeding import row_counts, seed_series
@@ -62,10 +65,59 @@ def test_feedback_accepts_an_uppercase_prediction_id(client, engine):
     assert response.status_code == 201
 
 
-def test_feedback_rejects_unknown_prediction_id_with_404(client, engine):
+def _uuid7_made_at(seconds_ago: float) -> str:
+    """A UUIDv7 whose timestamp lies ``seconds_ago`` in the past."""
+    ms = int((time.time() - seconds_ago) * 1000)
+    return str(uuid.UUID(int=ms << 80 | 0x7000 << 64 | 1 << 63 | 0x1234_5678_9ABC))
+
+
+def test_feedback_for_a_prediction_not_stored_yet_is_held_as_pending_with_202(client, engine):
+    seed_series(engine, 1)
+    prediction_id = _uuid7_made_at(1.0)
+    response = client.post(
+        "/feedback", json={"prediction_id": prediction_id, "label": "setosa"}, headers=auth()
+    )
+    assert response.status_code == 202
+    body = response.get_json()
+    assert (body["prediction_id"], body["label"], body["status"]) == (
+        prediction_id,
+        "setosa",
+        "pending",
+    )
+    with engine.connect() as conn:
+        held = conn.execute(sa.select(tables.pending_feedback.c.prediction_id)).scalars().all()
+    assert held == [prediction_id]
+    assert feedback_total(engine) == 0
+
+
+def test_a_pending_label_is_joined_when_its_prediction_arrives(client, engine):
+    (record,) = seed_series(engine, 1)
+    pending_id = _uuid7_made_at(1.0)
+    assert (
+        client.post(
+            "/feedback", json={"prediction_id": pending_id, "label": "virginica"}, headers=auth()
+        ).status_code
+        == 202
+    )
+    with immediate_transaction(engine) as conn:
+        conn.execute(
+            tables.predictions.update()
+            .where(tables.predictions.c.prediction_id == record.prediction_id)
+            .values(prediction_id=pending_id)
+        )
+        assert match_pending(conn, datetime.now(UTC)) == 1
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(tables.feedback)).one()
+    assert (stored.prediction_id, stored.label) == (pending_id, "virginica")
+    assert feedback_total(engine) == 1
+
+
+def test_feedback_rejects_a_dated_id_older_than_the_window_with_404(client, engine):
     seed_series(engine, 1)
     response = client.post(
-        "/feedback", json={"prediction_id": str(uuid.uuid4()), "label": "setosa"}, headers=auth()
+        "/feedback",
+        json={"prediction_id": _uuid7_made_at(2 * 3600), "label": "setosa"},
+        headers=auth(),
     )
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
