@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from serving.edge import Edge
-from serving.edge_config import edge_files, write_files
+from serving.edge_config import edge_files, haproxy_environment, write_files
 from serving.haproxy import HAProxyMissing, find_haproxy, start_haproxy
 from serving.history import History, LiveState
 from serving.settings import ServingSettings, parse_follow
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         # HAProxy pauses 1 s between connection attempts to the same server.
         retries=max(1, math.ceil(settings.unavailable_wait)),
     )
-    haproxy_env = dict(os.environ)
+    haproxy_env = haproxy_environment(settings.edge, os.environ)
 
     def launch_haproxy():
         return start_haproxy(binary, files, run_dir / "logs", haproxy_env)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ BACKEND = "scoring"
 COLOURS = ("blue", "green")
 CANARY = "canary"
 EMPTY = "none"  # map value of a slot that serves nothing
+TOKEN_VARIABLE = "SCORING_TOKEN"
 SERVER_WEIGHT = 100  # leaves room for canary shares in whole percent
 # Unix socket paths hold at most 107 bytes; HAProxy's map() and lf-file arguments are
 # safest without spaces, commas or parentheses.
@@ -191,6 +193,18 @@ def write_files(
     _write_private(files.slots_page, "\n".join(lines) + "\n")
 
 
+def haproxy_environment(edge: EdgeSettings, base: Mapping[str, str]) -> dict[str, str]:
+    """HAProxy's environment: ``base`` with SCORING_TOKEN as the config expects it.
+
+    The token never appears in the config file; HAProxy expands "${SCORING_TOKEN}" from
+    its environment when it reads the config.
+    """
+    env = {k: v for k, v in base.items() if k != TOKEN_VARIABLE}
+    if edge.token is not None:
+        env[TOKEN_VARIABLE] = edge.token
+    return env
+
+
 def _http_error(status: int, edge: EdgeSettings) -> str:
     code, message = HTTP_ERRORS[status]
     body = json.dumps({"error_code": code, "message": message.format(max_body=edge.max_body)})
@@ -206,11 +220,13 @@ def _auth_rules(edge: EdgeSettings) -> str:
     if edge.token is None:
         return "    # SCORING_TOKEN unset: /invocations is open."
     # The token is not written here: HAProxy reads it from its environment at start.
+    code, message = HTTP_ERRORS[401]
+    body = json.dumps({"error_code": code, "message": message})
     return (
         "    # SCORING_TOKEN set: everything but the health routes needs the bearer token.\n"
-        "    http-request deny deny_status 401 hdr WWW-Authenticate Bearer "
-        "if !{ path /ping /health /version } "
-        '!{ req.hdr(authorization) -m str "Bearer ${SCORING_TOKEN}" }'
+        f"    http-request return status 401 content-type application/json string '{body}' "
+        "hdr WWW-Authenticate Bearer if !{ path /ping /health /version } "
+        f'!{{ req.hdr(authorization) -m str "Bearer ${{{TOKEN_VARIABLE}}}" }}'
     )
 
 

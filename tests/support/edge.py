@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from mlproject.config import FEATURES
 from mlproject.logstore import create_store_engine, tables
 from serving.edge import Edge
-from serving.edge_config import edge_files, write_files
+from serving.edge_config import edge_files, haproxy_environment, write_files
 from serving.haproxy import HAProxyMissing, HAProxyProcess, find_haproxy, start_haproxy
 from serving.scoring import ScoringProcess, start_scoring_process
 from serving.settings import EdgeSettings
@@ -129,7 +129,8 @@ def start_edge(
     settings = EdgeSettings(port=free_port(), metrics_port=free_port(), **overrides)
     files = edge_files(run_dir)
     write_files(settings, files, slots, server_timeout=server_timeout, retries=retries)
-    haproxy = start_haproxy(binary, files, run_dir / "logs", base_env(env))
+    haproxy_env = haproxy_environment(settings, base_env(env))
+    haproxy = start_haproxy(binary, files, run_dir / "logs", haproxy_env)
     return EdgeStack(haproxy, Edge(haproxy.api, files, slots), settings, run_dir)
 
 
@@ -237,4 +238,6 @@ def wait_for_request_id(store_url: str, request_id: str, timeout: float = 30.0) 
 def predict(url: str, request_id: str | None = None, **kwargs) -> requests.Response:
     headers = {"X-Request-ID": request_id} if request_id else {}
     headers.update(kwargs.pop("headers", {}))
-    return requests.post(f"{url}/invocations", json=SPLIT_BODY, headers=headers, timeout=30, **kwargs)
+    return requests.post(
+        f"{url}/invocations", json=SPLIT_BODY, headers=headers, timeout=30, **kwargs
+    )

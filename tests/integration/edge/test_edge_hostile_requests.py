@@ -43,9 +43,7 @@ def _backend_requests(stack) -> int:
 
 
 @pytest.mark.parametrize("length", [str(MAX_BODY + 1), "17000000", str(10**12), str(2**63 - 1)])
-def test_a_declared_body_over_the_limit_is_refused_with_413_before_any_byte_is_read(
-    shared, length
-):
+def test_a_declared_body_over_the_limit_is_refused_with_413_before_any_byte_is_read(shared, length):
     before = _backend_requests(shared)
     response = exchange(shared.port, _declared(length), timeout=5)
     assert response.status == 413
@@ -109,7 +107,8 @@ def test_content_length_and_chunked_together_are_read_as_chunked_and_nothing_is_
 
 
 @pytest.mark.parametrize(
-    "request_line", [b"GET /ping\x01 HTTP/1.1", b"GET /pi\x00ng HTTP/1.1", b"GET /p\x7fing HTTP/1.1"]
+    "request_line",
+    [b"GET /ping\x01 HTTP/1.1", b"GET /pi\x00ng HTTP/1.1", b"GET /p\x7fing HTTP/1.1"],
 )
 def test_a_control_character_in_the_request_line_is_refused_at_once(shared, request_line):
     before = _backend_requests(shared)
@@ -123,7 +122,9 @@ def test_a_control_character_in_the_request_line_is_refused_at_once(shared, requ
 @pytest.mark.parametrize("value", [b"a\x01b", b"a\x1fb", b"a\x7fb", b"\x08"])
 def test_a_control_character_in_a_header_value_is_refused_with_json(shared, value):
     before = _backend_requests(shared)
-    response = exchange(shared.port, b"GET /ping HTTP/1.1\r\nHost: e\r\nX-A: " + value + b"\r\n\r\n")
+    response = exchange(
+        shared.port, b"GET /ping HTTP/1.1\r\nHost: e\r\nX-A: " + value + b"\r\n\r\n"
+    )
     assert response.status == 400
     assert response.json()["error_code"] == "MALFORMED_REQUEST"
     assert _backend_requests(shared) == before
@@ -198,8 +199,9 @@ def test_fifteen_hundred_clients_holding_half_a_header_do_not_delay_a_valid_requ
             timings.append(time.monotonic() - started)
             assert response.status_code == 200
         stats = shared.haproxy.api.execute("show info")
-        current = int(next(line for line in stats.splitlines() if line.startswith("CurrConns:"))
-                      .split(":")[1])
+        current = int(
+            next(line for line in stats.splitlines() if line.startswith("CurrConns:")).split(":")[1]
+        )
     finally:
         for sock in held:
             sock.close()
