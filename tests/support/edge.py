@@ -213,6 +213,17 @@ def count_predictions(store_url: str) -> int:
         engine.dispose()
 
 
+def settled_count(url: str, store_url: str, marker: str) -> int:
+    """The prediction count once a fresh request (``marker``) is stored: earlier ones are too.
+
+    The pyfunc's writer commits in the background, in order; counting right away could
+    miss rows still on their way.
+    """
+    assert predict(url, marker).status_code == 200
+    assert wait_for_request_id(store_url, marker), f"{marker} never reached the log"
+    return count_predictions(store_url)
+
+
 def wait_for_request_id(store_url: str, request_id: str, timeout: float = 30.0) -> list[dict]:
     """The logged predictions carrying ``request_id`` (waits for the writer to commit)."""
     engine = create_store_engine(store_url)

@@ -43,7 +43,15 @@ def edge_factory(tmp_path, model_path):
         started.append(stack)
         stack.store_url = store_url
         for version in versions:
-            stack.processes.append(start_scoring(model_path, version, store_url, run_dir / "logs"))
+            stack.processes.append(
+                start_scoring(
+                    model_path,
+                    version,
+                    store_url,
+                    run_dir / "logs",
+                    max_body=stack.settings.max_body,
+                )
+            )
         if stack.processes:
             stack.serve(*stack.processes[:slots])
         return stack
