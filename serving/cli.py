@@ -6,6 +6,7 @@ import argparse
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -139,5 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("stopping")
         supervisor.shutdown()
         history.close()
+        if files.private_temp:
+            shutil.rmtree(files.folder, ignore_errors=True)
         logger.info("stopped")
     return 0

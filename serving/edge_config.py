@@ -77,6 +77,7 @@ class EdgeFiles:
 
     folder: Path
     access_log: Path
+    private_temp: bool = False  # a temp folder (the run dir did not suit HAProxy): remove it
 
     @property
     def config(self) -> Path:
@@ -109,7 +110,7 @@ def edge_files(run_dir: Path) -> EdgeFiles:
         folder = Path(tempfile.mkdtemp(prefix="iris-edge-"))
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
-    return EdgeFiles(folder=folder, access_log=run_dir.resolve() / "access.log")
+    return EdgeFiles(folder, run_dir.resolve() / "access.log", private_temp=not usable)
 
 
 def slot_names(slots_per_colour: int) -> dict[str, list[str]]:
