@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint docker/Dockerfile
 	promtool check config prometheus/prometheus.yml
-	promtool test rules prometheus/tests/alerts_test.yml
+	promtool test rules prometheus/tests/alerts_test.yml prometheus/tests/rules_test.yml
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
