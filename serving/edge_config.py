@@ -26,9 +26,9 @@ CANARY = "canary"
 EMPTY = "none"  # map value of a slot that serves nothing
 TOKEN_VARIABLE = "SCORING_TOKEN"
 SERVER_WEIGHT = 100  # leaves room for canary shares in whole percent
-# Unix socket paths hold at most 107 bytes; HAProxy's map() and lf-file arguments are
-# safest without spaces, commas or parentheses.
-_MAX_SOCKET_PATH = 100
+# HAProxy accepts socket paths up to 97 bytes (it binds a temporary name beside it);
+# its map() and lf-file arguments are safest without spaces, commas or parentheses.
+_MAX_SOCKET_PATH = 97
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 
 # MLflow's error shape for every status HAProxy answers itself (see haproxy.cfg.tmpl).

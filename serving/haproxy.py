@@ -49,7 +49,7 @@ def find_haproxy() -> str:
 def check_config(binary: str, config: Path, env: dict[str, str]) -> None:
     """``haproxy -c``: raise ValueError with HAProxy's own message if the config is bad."""
     result = subprocess.run(
-        [binary, "-c", "-q", "-f", str(config)],
+        [binary, "-c", "-f", str(config)],
         capture_output=True,
         text=True,
         env=env,
@@ -57,7 +57,8 @@ def check_config(binary: str, config: Path, env: dict[str, str]) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise ValueError(f"haproxy -c refused {config}: {(result.stderr or result.stdout)[-2000:]}")
+        alerts = [line for line in (result.stderr + result.stdout).splitlines() if "ALERT" in line]
+        raise ValueError(f"haproxy -c refused {config}: {' | '.join(alerts)[-2000:]}")
 
 
 @dataclass(eq=False)
