@@ -149,3 +149,39 @@ def _parent_death_signal(sig: int):
         libc.prctl(PR_SET_PDEATHSIG, sig)
 
     return _preexec
+
+
+class Companions:
+    """The companion processes: started together, kept running, stopped last."""
+
+    def __init__(self, specs, log_dir: Path) -> None:
+        self.specs = list(specs)
+        self.log_dir = log_dir
+        self.running: dict[str, Child] = {}
+
+    def start(self) -> None:
+        for spec in self.specs:
+            self._start(spec)
+
+    def keep(self) -> None:
+        """Restart any companion that exited."""
+        for spec in self.specs:
+            child = self.running.get(spec.name)
+            if child is not None and child.exit_code() is not None:
+                logger.error(
+                    "%s pid %s exited with %s: restarting", spec.name, child.pid, child.exit_code()
+                )
+                self._start(spec)
+
+    def stop(self) -> None:
+        for spec in self.specs:
+            child = self.running.pop(spec.name, None)
+            if child is not None:
+                child.stop(spec.stop_timeout, sig=spec.stop_signal)
+
+    def _start(self, spec: CompanionSpec) -> None:
+        env = dict(os.environ)
+        env.update(spec.env)
+        self.running[spec.name] = start_child(
+            spec.name, spec.args, log_path=self.log_dir / f"{spec.name}.log", env=env
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import math
 import os
@@ -13,7 +14,7 @@ import threading
 from pathlib import Path
 
 from serving.edge import Edge
-from serving.edge_config import edge_files, haproxy_environment, write_files
+from serving.edge_config import edge_files, fit_to_fd_limit, haproxy_environment, write_files
 from serving.haproxy import HAProxyMissing, find_haproxy, start_haproxy
 from serving.history import History, LiveState
 from serving.settings import ServingSettings, parse_follow
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
 
+    settings = dataclasses.replace(settings, edge=fit_to_fd_limit(settings.edge))
     run_dir = settings.run_dir
     files = edge_files(run_dir)
     write_files(

@@ -10,14 +10,20 @@ the ``/slots`` page on the metrics port renders them as ``iris_edge_slot_info``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+import os
 import re
+import resource
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from serving.settings import EdgeSettings
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.tmpl")
 BACKEND = "scoring"
@@ -111,6 +117,31 @@ def edge_files(run_dir: Path) -> EdgeFiles:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     return EdgeFiles(folder, run_dir.resolve() / "access.log", private_temp=not usable)
+
+
+def fit_to_fd_limit(edge: EdgeSettings) -> EdgeSettings:
+    """``edge`` with ``max_connections`` lowered if HAProxy could not get the descriptors.
+
+    HAProxy needs about two descriptors per proxied connection and raises its own limit
+    to fit ``maxconn``; only root may go past the hard limit, so otherwise the cap is
+    lowered here, with a warning, rather than leaving HAProxy short of descriptors.
+    """
+    if os.geteuid() == 0:
+        return edge
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        return edge
+    fits = max(64, (hard - 200) // 2 - 64)
+    if edge.max_connections <= fits:
+        return edge
+    logger.warning(
+        "the hard limit of %d open files holds %d connections, not %d: lowered "
+        "(raise it with `ulimit -Hn` or run as root for more)",
+        hard,
+        fits,
+        edge.max_connections,
+    )
+    return dataclasses.replace(edge, max_connections=fits)
 
 
 def slot_names(slots_per_colour: int) -> dict[str, list[str]]:

@@ -14,50 +14,27 @@ switch too. HAProxy itself is restarted (and given its slots back) if it dies.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from mlflow import MlflowClient
 
 from serving import promotion
-from serving.artifacts import download_version
-from serving.children import Child, CompanionSpec, start_child
+from serving.children import Companions, CompanionSpec
+from serving.deployment import Deployment, Member, serving_state
 from serving.edge import Edge
 from serving.history import REFUSED, RESTARTED, SWITCHED, History
+from serving.launch import Launcher
 from serving.liveness import Liveness
-from serving.scoring import ScoringProcess, start_scoring_process
+from serving.runtime_api import RuntimeApiError
 from serving.settings import ServingSettings
-from serving.smoke import smoke_test
 
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.25  # how often processes are checked
 MAX_RESTART_BACKOFF = 30.0
-
-
-@dataclass(eq=False)
-class Member:
-    """One scoring process in one server slot; ``down`` says why it needs a replacement."""
-
-    slot: str
-    process: ScoringProcess
-    liveness: Liveness
-    down: str | None = None
-    restart_at: float = 0.0
-    backoff: float = 1.0
-
-
-@dataclass(eq=False)
-class Deployment:
-    """The processes serving one version from one colour's slots."""
-
-    version: str
-    colour: str
-    members: list[Member] = field(default_factory=list)
 
 
 class Supervisor:
@@ -89,8 +66,8 @@ class Supervisor:
         self.current: Deployment | None = None
         self.haproxy = haproxy
         self._restart_edge = restart_edge
-        self._companion_specs = list(companions)
-        self._companions: dict[str, Child] = {}
+        self.companions = Companions(companions, settings.run_dir / "logs")
+        self.launcher = Launcher(settings, stop)
         self._refused: str | None = None  # not retried until the promotion moves again
         self._registry_error: str | None = None
         self._retiring: list[threading.Thread] = []
@@ -99,8 +76,7 @@ class Supervisor:
 
     def run(self) -> None:
         """Poll and supervise until the stop event is set."""
-        for spec in self._companion_specs:
-            self._start_companion(spec)
+        self.companions.start()
         next_poll = 0.0
         while not self.stop_event.is_set():
             if time.monotonic() >= next_poll:
@@ -114,7 +90,8 @@ class Supervisor:
         self._keep_edge()
         self._watch()
         self._restart_due()
-        self._keep_companions()
+        if not self.stop_event.is_set():
+            self.companions.keep()
 
     def poll_once(self) -> None:
         """Read the registry, mirror alias/stage, and move to the promoted version if new."""
@@ -161,25 +138,35 @@ class Supervisor:
         started = time.monotonic()
         self.history.update_state(switching={"to_version": version, "since": time.time()})
         try:
-            processes = self._start_checked(version, self.settings.processes)
+            processes = self.launcher.start_checked(
+                version, self.settings.processes, tick=self._watch
+            )
         except Exception as exc:  # noqa: BLE001 - download, start, NotReady, SmokeTestFailed
             self.history.update_state(switching=None)
             if not self.stop_event.is_set():
                 self._refuse(from_version, version, exc)
             return
         slots = self.edge.groups[colour]
+        try:
+            for slot, process in zip(slots, processes, strict=True):
+                self.edge.assign(slot, process.port, version)
+            self.edge.promote(colour, len(processes))
+        except RuntimeApiError as exc:
+            # HAProxy is gone or refused: nothing moved. Not a refusal of the version: the
+            # next poll tries again, once _keep_edge has HAProxy back.
+            logger.error("could not move traffic to version %s: %s", version, exc)
+            self.history.update_state(switching=None)
+            self.launcher.stop(processes)
+            return
         members = [
             Member(slot, process, Liveness(process.url))
             for slot, process in zip(slots, processes, strict=True)
         ]
-        for member in members:
-            self.edge.assign(member.slot, member.process.port, version)
-        self.edge.promote(colour, len(members))
         self.current = Deployment(version, colour, members)
         elapsed = time.monotonic() - started
         crashed = [m for m in (old.members if old else []) if m.down]
         note = "".join(f"; {m.down} (noticed during the switch)" for m in crashed)
-        self.history.update_state(switching=None, **self._serving_state())
+        self.history.update_state(switching=None, **serving_state(self.current))
         self.history.record(
             from_version,
             version,
@@ -193,8 +180,12 @@ class Supervisor:
 
     def _retire(self, old: Deployment) -> None:
         """Wait until the old colour has no request in flight, maintain it, stop it later."""
-        self.edge.wait_drained(old.colour, self.settings.drain_timeout)
-        self.edge.retire(old.colour)
+        try:
+            self.edge.wait_drained(old.colour, self.settings.drain_timeout)
+            self.edge.retire(old.colour)
+        except RuntimeApiError as exc:
+            # A restarted HAProxy gets only the serving colour back: the old one is empty.
+            logger.error("could not retire %s cleanly: %s", old.colour, exc)
         for member in old.members:
             member.liveness.stop()
         # Stopped in the background: uvicorn's graceful stop and the pyfunc's flush take a
@@ -206,53 +197,6 @@ class Supervisor:
         )
         stopping.start()
         self._retiring = [t for t in self._retiring if t.is_alive()] + [stopping]
-
-    def _stop_processes(self, processes: list[ScoringProcess]) -> None:
-        """SIGTERM to all at once (graceful stop, the pyfunc's flush), then wait for each."""
-        for process in processes:
-            process.child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.settings.stop_timeout
-        for process in processes:
-            code = process.stop(max(0.1, deadline - time.monotonic()))
-            logger.info("stopped version %s pid %s (exit %s)", process.version, process.pid, code)
-
-    def _start_checked(self, version: str, count: int) -> list[ScoringProcess]:
-        """``count`` processes of ``version``, each past /ping and the smoke prediction."""
-        settings = self.settings
-        path = download_version(
-            settings.tracking_uri, settings.model_name, version, settings.run_dir
-        )
-        processes = [
-            start_scoring_process(
-                path,
-                version,
-                log_dir=settings.run_dir / "logs",
-                workers=settings.workers,
-                request_timeout=settings.request_timeout,
-                max_body=settings.edge.max_body,
-                extra_env={
-                    "MLFLOW_TRACKING_URI": settings.tracking_uri,
-                    "IRIS_MODEL_NAME": settings.model_name,
-                    "IRIS_LOG_STORE_URL": settings.log_store_url,
-                },
-            )
-            for _ in range(count)
-        ]
-        try:
-            for process in processes:
-                process.wait_ready(settings.ready_timeout, self.stop_event, tick=self._watch)
-                smoke_test(process.url, version)
-                logger.info(
-                    "version %s pid %s answered /ping and the smoke prediction after %.1fs",
-                    version,
-                    process.pid,
-                    time.monotonic() - process.started_at,
-                )
-        except BaseException:
-            for process in processes:
-                process.stop(settings.stop_timeout)
-            raise
-        return processes
 
     def _refuse(self, from_version: str | None, version: str, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
@@ -291,7 +235,7 @@ class Supervisor:
             last_exit = {"pid": process.pid, "code": code, "reason": why, "at": time.time()}
             if switching:
                 last_exit["during_switch_to"] = switching["to_version"]
-            self.history.update_state(last_exit=last_exit, **self._serving_state())
+            self.history.update_state(last_exit=last_exit, **serving_state(self.current))
 
     def _restart_due(self) -> None:
         """Replace each dead member whose restart is due, in its own slot."""
@@ -304,7 +248,7 @@ class Supervisor:
             if self.stop_event.is_set():
                 return
             try:
-                [process] = self._start_checked(deployment.version, 1)
+                [process] = self.launcher.start_checked(deployment.version, 1, tick=self._watch)
             except Exception as exc:  # noqa: BLE001 - any failure: keep trying, with backoff
                 if self.stop_event.is_set():
                     return
@@ -320,12 +264,18 @@ class Supervisor:
             if self.current is not deployment:  # a switch happened meanwhile
                 process.stop(self.settings.stop_timeout)
                 return
-            self.edge.assign(member.slot, process.port, deployment.version)
+            try:
+                self.edge.assign(member.slot, process.port, deployment.version)
+            except RuntimeApiError as exc:
+                logger.error("could not point %s at the new process: %s", member.slot, exc)
+                process.stop(self.settings.stop_timeout)
+                member.restart_at = time.monotonic() + member.backoff
+                continue
             old, why = member.process, member.down
             member.process, member.liveness = process, Liveness(process.url)
             member.down = None
             threading.Thread(target=self._stop_processes, args=([old],), daemon=True).start()
-            self.history.update_state(**self._serving_state())
+            self.history.update_state(**serving_state(self.current))
             self.history.record(
                 deployment.version,
                 deployment.version,
@@ -333,24 +283,6 @@ class Supervisor:
                 f"{why}; restarted as pid {process.pid} in slot {member.slot}",
             )
             logger.info("restarted version %s as pid %s", deployment.version, process.pid)
-
-    def _serving_state(self) -> dict:
-        deployment = self.current
-        if deployment is None:
-            return {"version": None, "pid": None, "port": None, "colour": None, "processes": []}
-        alive = [
-            {"slot": m.slot, "pid": m.process.pid, "port": m.process.port}
-            for m in deployment.members
-            if not m.down
-        ]
-        first = alive[0] if alive else {"pid": None, "port": None}
-        return {
-            "version": deployment.version,
-            "pid": first["pid"],
-            "port": first["port"],
-            "colour": deployment.colour,
-            "processes": alive,
-        }
 
     # ------------------------------------------------------------------ edge, companions
 
@@ -362,8 +294,13 @@ class Supervisor:
         if code is None or self.stop_event.is_set():
             return
         logger.error("haproxy pid %s exited with code %s: restarting it", self.haproxy.pid, code)
-        self.haproxy = self._restart_edge()
-        self.edge.api = self.haproxy.api
+        try:
+            haproxy = self._restart_edge()
+        except (RuntimeError, ValueError) as exc:
+            logger.error("haproxy did not restart, trying again: %s", exc)
+            return
+        self.haproxy = haproxy
+        self.edge.api = haproxy.api
         self.edge.serving_colour = None
         deployment = self.current
         if deployment is not None:
@@ -373,25 +310,6 @@ class Supervisor:
         self.history.update_state(
             haproxy_pid=self.haproxy.pid, edge_restarts=self.history.state.edge_restarts + 1
         )
-
-    def _start_companion(self, spec: CompanionSpec) -> None:
-        env = dict(os.environ)
-        env.update(spec.env)
-        self._companions[spec.name] = start_child(
-            spec.name,
-            spec.args,
-            log_path=self.settings.run_dir / "logs" / f"{spec.name}.log",
-            env=env,
-        )
-
-    def _keep_companions(self) -> None:
-        for spec in self._companion_specs:
-            child = self._companions.get(spec.name)
-            if child is not None and child.exit_code() is not None and not self.stop_event.is_set():
-                logger.error(
-                    "%s pid %s exited with %s: restarting", spec.name, child.pid, child.exit_code()
-                )
-                self._start_companion(spec)
 
     # ------------------------------------------------------------------ stop
 
@@ -403,12 +321,9 @@ class Supervisor:
         if self.current is not None:
             for member in self.current.members:
                 member.liveness.stop()
-            self._stop_processes([m.process for m in self.current.members])
+            self.launcher.stop([m.process for m in self.current.members])
             self.current = None
         for retiring in self._retiring:
             retiring.join()
-        for spec in self._companion_specs:
-            child = self._companions.pop(spec.name, None)
-            if child is not None:
-                child.stop(spec.stop_timeout, sig=spec.stop_signal)
-        self.history.update_state(**self._serving_state(), haproxy_pid=None)
+        self.companions.stop()
+        self.history.update_state(**serving_state(self.current), haproxy_pid=None)

@@ -89,3 +89,17 @@ def test_a_run_dir_haproxy_cannot_use_falls_back_to_a_private_temp_folder(tmp_pa
     assert " " not in str(files.folder)
     assert len(str(files.admin_socket)) <= 97
     assert files.access_log == odd.resolve() / "access.log"
+
+
+def test_the_connection_cap_fits_the_open_file_limit_haproxy_can_get(monkeypatch):
+    import resource
+
+    from serving.edge_config import fit_to_fd_limit
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: (1024, 1024))
+    fitted = fit_to_fd_limit(EdgeSettings(max_connections=4096))
+    assert fitted.max_connections == (1024 - 200) // 2 - 64
+    assert fit_to_fd_limit(EdgeSettings(max_connections=100)).max_connections == 100
+    monkeypatch.setattr("os.geteuid", lambda: 0)  # root: HAProxy raises its own limit
+    assert fit_to_fd_limit(EdgeSettings(max_connections=4096)).max_connections == 4096
