@@ -190,12 +190,9 @@ class Supervisor:
             member.liveness.stop()
         # Stopped in the background: uvicorn's graceful stop and the pyfunc's flush take a
         # second or two, and the next promotion need not wait for them.
-        stopping = threading.Thread(
-            target=self._stop_processes,
-            args=([m.process for m in old.members],),
-            name=f"retire-v{old.version}",
+        stopping = self.launcher.stop_later(
+            [m.process for m in old.members], f"retire-v{old.version}"
         )
-        stopping.start()
         self._retiring = [t for t in self._retiring if t.is_alive()] + [stopping]
 
     def _refuse(self, from_version: str | None, version: str, exc: BaseException) -> None:
@@ -274,7 +271,7 @@ class Supervisor:
             old, why = member.process, member.down
             member.process, member.liveness = process, Liveness(process.url)
             member.down = None
-            threading.Thread(target=self._stop_processes, args=([old],), daemon=True).start()
+            self._retiring.append(self.launcher.stop_later([old], f"replaced-{old.pid}"))
             self.history.update_state(**serving_state(self.current))
             self.history.record(
                 deployment.version,
