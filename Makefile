@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/bandit -c pyproject.toml -r . -q
 	promtool check config prometheus/prometheus.yml
 	promtool check config prometheus/prometheus.docker.yml
-	promtool test rules prometheus/tests/alerts_test.yml
+	promtool test rules prometheus/tests/alerts_test.yml prometheus/tests/rules_test.yml
 
 # On a Docker host: build (or --pull) the images, `docker compose up --wait`, check every
 # service, print the URLs. Options: make deploy DEPLOY_ARGS="--pull --tag v1.2.0", or

@@ -159,6 +159,11 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
 def _request_id(params: dict[str, Any] | None) -> str | None:
     """The caller's id for this request, as given (checked by ``_checked_request_id``)."""
     value = (params or {}).get("request_id")
+    if value in (None, ""):
+        # The edge's X-Request-ID, set by serving.asgi for this request (None elsewhere).
+        from mlproject.request_context import current_request_id
+
+        value = current_request_id()
     return None if value in (None, "") else str(value)
 
 

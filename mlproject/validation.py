@@ -12,6 +12,7 @@ numbers, dates and durations are not measurements, whatever pandas would cast th
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from typing import Any
 
@@ -87,10 +88,8 @@ def _fast_path(frame: pd.DataFrame) -> np.ndarray | None:
 def _as_frame(data: Any) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
-    try:
+    with contextlib.suppress(Exception):  # pandas raises many kinds for odd input
         return pd.DataFrame(data)
-    except Exception:  # noqa: BLE001 - pandas raises many kinds for odd input
-        pass
     try:
         # As plain objects, cells pandas cannot convert (an int like 10**400) reach the
         # per-cell checks, which name them.

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# `make up`: tracking server, a first champion if there is none, scoring and sidecar,
-# in the foreground. Ctrl-C or SIGTERM stops every process started here within 10 s.
+# `make up`: tracking server, a first champion if there is none, scoring (HAProxy in
+# front of MLflow's scoring app) and sidecar, in the foreground. Ctrl-C or SIGTERM stops
+# every process started here within 10 s.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export PATH="$root/.venv/bin:$PATH"
+export PATH="$root/.venv/bin:$PATH:/usr/sbin"
+
+# The scoring edge needs HAProxy: check (or install, as root on Debian) before anything starts.
+# shellcheck source=scripts/haproxy.sh
+source "$root/scripts/haproxy.sh"
+ensure_haproxy
 
 tracking_host="${TRACKING_HOST:-127.0.0.1}"
 tracking_port="${TRACKING_PORT:-5000}"
@@ -84,7 +90,9 @@ wait_http sidecar "http://${SIDECAR_BIND:-127.0.0.1:8000}/health" 60 || true
 cat <<EOF_URLS
 
   tracking UI   $MLFLOW_TRACKING_URI
-  scoring       $SCORING_URL/invocations   (POST)
+  scoring       $SCORING_URL/invocations   (POST, through HAProxy${SCORING_TOKEN:+; needs Authorization: Bearer \$SCORING_TOKEN})
+  edge metrics  http://${SCORING_METRICS_HOST:-127.0.0.1}:${SCORING_METRICS_PORT:-8404}/metrics   (HAProxy's Prometheus exporter; /slots maps servers to versions)
+  access log    $SERVING_RUN_DIR/access.log   (one JSON line per request, with its X-Request-ID)
   sidecar       http://${SIDECAR_BIND:-127.0.0.1:8000}/   (/logs /sample /feedback /retrain /metrics)
 
 Ctrl-C stops everything.

@@ -1,14 +1,21 @@
-"""Serve the promoted registry version and follow promotions live (GitHub mlflow#4039).
+"""Serve the promoted registry version behind HAProxy and follow promotions live (mlflow#4039).
 
 Map of the package:
-  settings    ServingSettings and Follow (alias:<name> or stage:<name>), read once
-  promoted    which version the registry promotes now
-  artifacts   download a version into <run_dir>/models/v<version>
-  scoring     one MLflow scoring server process (uvicorn mlflow...scoring_server.app:app)
-  smoke       the smoke prediction a new version must pass before it gets traffic
-  router      the active scoring process and the requests in flight to each one
-  proxy       the public port: threaded HTTP/1.1 reverse proxy with retry on failed connects
-  history     model_switches rows, iris_promotion_refused_total, <run_dir>/state.json
-  supervisor  the control loop: poll, switch, refuse, restart, stop
-  cli         ``python -m serving``
+  settings      ServingSettings, EdgeSettings and Follow, read once
+  promotion     the alias and the Production stage, reconciled (moved last wins, mirrored)
+  artifacts     download a version into <run_dir>/models/v<version>-<hash>
+  children      child processes: own session, die with the supervisor, stopped in order
+  scoring       one scoring process (uvicorn --factory serving.asgi:create_app)
+  asgi, guard   what a scoring process runs: MLflow's own app, guarded against 500s
+  smoke         the smoke prediction a new version must pass before it gets traffic
+  liveness      a /ping probe per scoring process (hung processes are replaced)
+  edge_config   HAProxy's config (haproxy.cfg.tmpl), slot maps and /slots page
+  haproxy       find, start and stop HAProxy; its access log
+  runtime_api   HAProxy's admin socket
+  edge          the backend's blue/green/canary server slots, moved through runtime_api
+  history       model_switches rows, iris_promotion_refused_total, <run_dir>/state.json
+  supervisor    the control loop: poll, switch, refuse, restart, stop
+  cli           ``python -m serving``
+
+Nothing here is imported by ``serving.asgi`` before the model loads except ``guard``.
 """

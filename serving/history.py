@@ -37,10 +37,20 @@ class LiveState:
     public_url: str
     supervisor_pid: int = field(default_factory=os.getpid)
     version: str | None = None
-    pid: int | None = None
+    pid: int | None = None  # the serving version's first scoring process
     port: int | None = None
     last_refusal: dict | None = None
     updated_at: str | None = None
+    # The edge (HAProxy) and every scoring process behind it.
+    metrics_url: str | None = None
+    access_log: str | None = None
+    admin_socket: str | None = None
+    haproxy_pid: int | None = None
+    edge_restarts: int = 0
+    colour: str | None = None
+    processes: list[dict] = field(default_factory=list)  # {slot, pid, port}
+    switching: dict | None = None  # {to_version, since} while a switch is under way
+    last_exit: dict | None = None  # the last scoring process that died or hung
 
 
 class History:

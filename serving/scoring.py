@@ -1,28 +1,27 @@
-"""One MLflow scoring server (uvicorn running mlflow's app) for one model version."""
+"""One scoring process: MLflow's scoring app (guarded, see serving.asgi) for one model version."""
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from mlflow.pyfunc import scoring_server
 from mlflow.utils.file_utils import path_to_local_file_uri
 
+from serving.children import Child, start_child
 from serving.smoke import smoke_token
 
 logger = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
+# Variables of the supervisor that a scoring process has no business seeing.
+_PRIVATE_VARIABLES = ("SCORING_TOKEN",)
 
 
 class NotReady(Exception):
@@ -31,61 +30,52 @@ class NotReady(Exception):
 
 @dataclass(eq=False)
 class ScoringProcess:
-    """A running ``uvicorn mlflow.pyfunc.scoring_server.app:app`` on a private port."""
+    """A running ``uvicorn --factory serving.asgi:create_app`` on a private port."""
 
     version: str
     port: int
-    process: subprocess.Popen
-    log_path: Path
-    started_at: float = field(default_factory=time.monotonic)
+    child: Child
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self.child.pid
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def started_at(self) -> float:
+        return self.child.started_at
+
     def exit_code(self) -> int | None:
         """None while running, else the exit code (negative: killed by that signal)."""
-        return self.process.poll()
+        return self.child.exit_code()
 
-    def log_tail(self, lines: int = 3) -> str:
-        """The last non-empty lines of the process's output, for refusal reasons."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        kept = [line.strip() for line in text.splitlines() if line.strip()]
-        return " | ".join(kept[-lines:])[-600:]
+    def wait_ready(self, timeout: float, stop: threading.Event, tick=None) -> None:
+        """Return once /ping answers 200; raise NotReady if the process exits or time runs out.
 
-    def wait_ready(self, timeout: float, stop: threading.Event) -> None:
-        """Return once /ping answers 200; raise NotReady if the process exits or time runs out."""
+        ``tick`` (if given) is called between attempts: the supervisor watches the
+        processes that serve meanwhile, so a crash during a switch is seen at once.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not stop.is_set():
             code = self.exit_code()
             if code is not None:
-                raise NotReady(f"scoring process exited with code {code}: {self.log_tail()}")
+                raise NotReady(f"scoring process exited with code {code}: {self.child.log_tail()}")
             try:
                 if requests.get(f"{self.url}/ping", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
+            if tick is not None:
+                tick()
             stop.wait(0.1)
         raise NotReady("stopping" if stop.is_set() else f"/ping not OK within {timeout:.0f}s")
 
     def stop(self, timeout: float) -> int | None:
         """SIGTERM (uvicorn's graceful shutdown, which runs the pyfunc's atexit), then SIGKILL."""
-        if self.exit_code() is None:
-            _signal_group(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                logger.warning("version %s pid %s ignored SIGTERM; killing", self.version, self.pid)
-        # Whatever the process left in its group (uvicorn --workers children) goes too.
-        _signal_group(self.pid, signal.SIGKILL)
-        return self.process.wait()
+        return self.child.stop(timeout)
 
 
 def start_scoring_process(
@@ -95,69 +85,44 @@ def start_scoring_process(
     log_dir: Path,
     workers: int = 1,
     request_timeout: int = 60,
+    max_body: int | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> ScoringProcess:
-    """Start MLflow's scoring server for ``model_path`` as ``mlflow models serve`` does.
+    """Start MLflow's scoring app for ``model_path`` the way ``mlflow models serve`` does.
 
-    Same command and environment as ``mlflow.pyfunc.scoring_server.get_cmd``, plus
-    ``IRIS_MODEL_VERSION`` so predictions carry the version, and a long keep-alive because
-    only the supervisor's proxy connects (it closes connections itself before a drain).
+    Same environment as ``mlflow.pyfunc.scoring_server.get_cmd`` (model path, request
+    timeout), plus ``IRIS_MODEL_VERSION`` so predictions carry the version, the smoke
+    token, and a keep-alive longer than HAProxy keeps idle connections, so the process
+    never closes a connection HAProxy is about to reuse.
     """
     port = _free_port()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"scoring-v{version}-{port}.log"
     env = dict(os.environ)
+    for name in _PRIVATE_VARIABLES:
+        env.pop(name, None)
     env.update(extra_env or {})
     env[scoring_server._SERVER_MODEL_PATH] = path_to_local_file_uri(str(model_path))
     env["MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"] = str(request_timeout)
     env["IRIS_MODEL_VERSION"] = str(version)
     env["IRIS_SMOKE_TOKEN"] = smoke_token()
+    if max_body is not None:
+        env["SCORING_MAX_BODY"] = str(max_body)
     uvicorn = Path(sys.executable).with_name("uvicorn")
     args = [str(uvicorn) if uvicorn.exists() else "uvicorn", "--host", "127.0.0.1"]
-    args += ["--port", str(port), "--timeout-keep-alive", "75"]
+    args += ["--port", str(port), "--timeout-keep-alive", "75", "--no-server-header"]
     if workers > 1:
         args += ["--workers", str(workers)]
-    args.append("mlflow.pyfunc.scoring_server.app:app")
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(  # nosec B603 # our argv list, no shell
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            # Its own group: a Ctrl-C meant for the supervisor must not reach it directly,
-            # the supervisor stops it in order (drain first).
-            start_new_session=True,
-            preexec_fn=_parent_death_signal(),
-        )
-    logger.info("started version %s: pid %s port %s log %s", version, process.pid, port, log_path)
-    return ScoringProcess(version=version, port=port, process=process, log_path=log_path)
-
-
-def _parent_death_signal():
-    """A preexec_fn that has the child get SIGTERM when the supervisor dies (even by -9).
-
-    As mlflow's own backend does. libc is loaded here, in the parent: the child only calls
-    prctl between fork and exec, where little else is safe.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-
-    def _preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return _preexec
+    args += ["--factory", "serving.asgi:create_app"]
+    child = start_child(
+        f"scoring v{version}",
+        args,
+        log_path=log_dir / f"scoring-v{version}-{port}.log",
+        env=env,
+    )
+    logger.info("version %s: pid %s port %s log %s", version, child.pid, port, child.log_path)
+    return ScoringProcess(version=version, port=port, child=child)
 
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -3,43 +3,96 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlproject.config import Settings
 
 ALIAS = "alias"
 STAGE = "stage"
+PRODUCTION = "Production"
+NO_STAGE = "none"
+
+# RFC 6750's b64token: what may follow "Bearer " (and stays one HAProxy config word).
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
 @dataclass(frozen=True)
 class Follow:
-    """What "promoted" means: the version an alias points at, or the newest one in a stage."""
+    """What "promoted" means: an alias, a stage's most recent version, or both reconciled.
 
-    kind: str  # ALIAS or STAGE
-    name: str
+    With both, the one moved last wins (the alias when both moved between two polls) and
+    the other is moved to match (see serving.promotion).
+    """
+
+    alias: str | None = "champion"
+    stage: str | None = PRODUCTION
+
+    def __post_init__(self) -> None:
+        if not self.alias and not self.stage:
+            raise ValueError("follow needs an alias, a stage, or both")
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
+        parts = [f"{ALIAS}:{self.alias}"] if self.alias else []
+        if self.stage:
+            parts.append(f"{STAGE}:{self.stage}")
+        return ",".join(parts)
+
+
+def _stage_name(name: str) -> str:
+    # The registry's stage names are capitalised: Staging, Production, Archived.
+    return name[:1].upper() + name[1:].lower()
 
 
 def parse_follow(text: str) -> Follow:
-    """``alias:champion`` or ``stage:Production`` (a bare name is an alias).
+    """``alias:champion``, ``stage:Production``, or both joined by a comma.
 
-    Raises:
-        ValueError: an unknown kind or an empty name.
+    A bare name is an alias. Raises ValueError for an unknown kind or an empty name.
     """
-    kind, sep, name = text.strip().partition(":")
-    if not sep:
-        kind, name = ALIAS, kind
-    kind, name = kind.strip().lower(), name.strip()
-    if kind not in (ALIAS, STAGE) or not name:
-        raise ValueError(f"--follow wants alias:<name> or stage:<name>, got {text!r}")
-    if kind == STAGE:
-        # The registry's stage names are capitalised: Staging, Production, Archived.
-        name = name[:1].upper() + name[1:].lower()
-    return Follow(kind, name)
+    alias = stage = None
+    for part in (p.strip() for p in text.split(",")):
+        kind, sep, name = part.partition(":")
+        if not sep:
+            kind, name = ALIAS, kind
+        kind, name = kind.strip().lower(), name.strip()
+        if kind not in (ALIAS, STAGE) or not name:
+            raise ValueError(
+                f"--follow wants alias:<name>, stage:<name> or both (comma), got {text!r}"
+            )
+        if kind == ALIAS:
+            alias = name
+        else:
+            stage = _stage_name(name)
+    return Follow(alias, stage)
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """HAProxy on the public port: limits, timeouts, auth, metrics (see docs/SERVING.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5001
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8404
+    # Requests whose declared or streamed body is larger get 413 (SCORING_MAX_BODY).
+    max_body: int = 16 * 1024 * 1024
+    # None: /invocations is open; else it needs "Authorization: Bearer <token>".
+    token: str | None = field(default=None, repr=False)
+    # Client connections held at once; more wait in the kernel's accept queue.
+    max_connections: int = 4096
+    # Requests in flight per scoring process; more wait in HAProxy's queue ...
+    server_maxconn: int = 8
+    # ... which answers 429 once it holds this many, and 503 after queue_timeout.
+    max_queue: int = 512
+    queue_timeout: float = 10.0
+    # A client gets this long to send its headers (and a body that fits one buffer).
+    http_request_timeout: float = 10.0
+    client_timeout: float = 30.0
+    keep_alive_timeout: float = 30.0
+    # Soft stop on shutdown: requests in flight get this long to finish.
+    stop_timeout: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,54 +101,94 @@ class ServingSettings:
 
     Environment variables (flags of ``python -m serving`` override them):
       MLFLOW_TRACKING_URI, IRIS_MODEL_NAME, IRIS_LOG_STORE_URL   as in mlproject.config
-      IRIS_MODEL_ALIAS        alias to follow (default champion)
-      IRIS_MODEL_STAGE        follow this stage instead of the alias (e.g. Production)
+      IRIS_MODEL_ALIAS        alias to follow and keep in step (default champion)
+      IRIS_MODEL_STAGE        stage to follow and keep in step (default Production;
+                              "none" follows the alias only)
       SCORING_HOST            public address (default 127.0.0.1)
       SCORING_PORT            public port (default 5001)
+      SCORING_MAX_BODY        request body limit in bytes (default 16 MiB)
+      SCORING_TOKEN           when set, /invocations needs "Authorization: Bearer <it>"
+      SCORING_METRICS_HOST    HAProxy's Prometheus exporter address (default 127.0.0.1)
+      SCORING_METRICS_PORT    ... and port (default 8404): /metrics, /slots
+      SCORING_PROCESSES       scoring processes per version behind the edge (default 1)
       SCORING_WORKERS         uvicorn workers per scoring process (default 1)
       SERVING_POLL_SECONDS    registry poll interval (default 2)
-      SERVING_RUN_DIR         downloaded models, process logs, state.json (default .run/serving)
+      SERVING_RUN_DIR         models, logs, HAProxy's files, state.json (default .run/serving)
       SERVING_READY_TIMEOUT   seconds a new version gets to answer /ping (default 120)
+      SERVING_LIVENESS_TIMEOUT  a process silent on /ping this long is replaced (default 10)
     """
 
     tracking_uri: str
     model_name: str
     log_store_url: str
-    follow: Follow
-    host: str = "127.0.0.1"
-    port: int = 5001
+    follow: Follow = field(default_factory=Follow)
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
+    processes: int = 1
     workers: int = 1
     poll_seconds: float = 2.0
     run_dir: Path = Path(".run/serving")
     ready_timeout: float = 120.0
-    # In-flight requests to a replaced version get this long to finish before it is stopped.
+    liveness_timeout: float = 10.0
+    # A drained version's requests in flight get this long before it is stopped anyway.
     drain_timeout: float = 30.0
     # A scoring process gets this long for uvicorn's graceful shutdown before SIGKILL.
-    stop_timeout: float = 7.0
-    # A request waits this long for a serving process (start-up, crash restart) before 503.
+    stop_timeout: float = 5.0
+    # While a process restarts, HAProxy retries a refused connection once a second for
+    # this long (a request is sent at most once: only failed connects are retried).
     unavailable_wait: float = 30.0
     # MLflow's per-request limit inside the scoring server (its own default is 60).
     request_timeout: int = 60
 
+    @property
+    def host(self) -> str:
+        return self.edge.host
+
+    @property
+    def port(self) -> int:
+        return self.edge.port
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> ServingSettings:
-        """Settings from ``environ`` (default ``os.environ``); ``overrides`` win when not None."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, edge: dict | None = None, **overrides
+    ) -> ServingSettings:
+        """Settings from ``environ`` (default ``os.environ``); overrides win when not None.
+
+        Raises:
+            ValueError: a value that cannot be used (a token HAProxy could not hold).
+        """
         env = os.environ if environ is None else environ
         project = Settings.from_env(env)
-        stage = env.get("IRIS_MODEL_STAGE") or ""
+        stage = (env.get("IRIS_MODEL_STAGE") or PRODUCTION).strip()
+        defaults = EdgeSettings()
+        edge_values = {
+            "host": env.get("SCORING_HOST") or defaults.host,
+            "port": int(env.get("SCORING_PORT") or defaults.port),
+            "metrics_host": env.get("SCORING_METRICS_HOST") or defaults.metrics_host,
+            "metrics_port": int(env.get("SCORING_METRICS_PORT") or defaults.metrics_port),
+            "max_body": int(env.get("SCORING_MAX_BODY") or defaults.max_body),
+            "token": env.get("SCORING_TOKEN") or None,
+        }
+        edge_values.update({k: v for k, v in (edge or {}).items() if v is not None})
+        token = edge_values["token"]
+        if token is not None and not _TOKEN.fullmatch(token):
+            raise ValueError("SCORING_TOKEN may hold only letters, digits and -._~+/ (then =)")
+        if edge_values["max_body"] < 1:
+            raise ValueError("SCORING_MAX_BODY must be a positive number of bytes")
         values = {
             "tracking_uri": project.tracking_uri,
             "model_name": project.model_name,
             "log_store_url": project.log_store_url,
-            "follow": Follow(STAGE, parse_follow(f"stage:{stage}").name)
-            if stage
-            else Follow(ALIAS, project.model_alias),
-            "host": env.get("SCORING_HOST") or cls.host,
-            "port": int(env.get("SCORING_PORT") or cls.port),
+            "follow": Follow(
+                project.model_alias,
+                None if stage.lower() == NO_STAGE else _stage_name(stage),
+            ),
+            "edge": EdgeSettings(**edge_values),
+            "processes": int(env.get("SCORING_PROCESSES") or cls.processes),
             "workers": int(env.get("SCORING_WORKERS") or cls.workers),
             "poll_seconds": float(env.get("SERVING_POLL_SECONDS") or cls.poll_seconds),
             "run_dir": Path(env.get("SERVING_RUN_DIR") or cls.run_dir),
             "ready_timeout": float(env.get("SERVING_READY_TIMEOUT") or cls.ready_timeout),
+            "liveness_timeout": float(env.get("SERVING_LIVENESS_TIMEOUT") or cls.liveness_timeout),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
@@ -106,8 +199,14 @@ SERVING_ENV_VARS: tuple[str, ...] = (
     "IRIS_MODEL_STAGE",
     "SCORING_HOST",
     "SCORING_PORT",
+    "SCORING_MAX_BODY",
+    "SCORING_TOKEN",
+    "SCORING_METRICS_HOST",
+    "SCORING_METRICS_PORT",
+    "SCORING_PROCESSES",
     "SCORING_WORKERS",
     "SERVING_POLL_SECONDS",
     "SERVING_RUN_DIR",
     "SERVING_READY_TIMEOUT",
+    "SERVING_LIVENESS_TIMEOUT",
 )

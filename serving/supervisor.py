@@ -1,194 +1,199 @@
-"""The control loop: follow the registry, switch versions with zero failed requests, recover.
+"""The control loop: follow the registry, switch versions behind HAProxy, keep processes alive.
 
-Every few seconds it asks the registry which version is promoted. A new one is downloaded,
-started beside the serving one, checked (/ping, then a smoke prediction) and only then
-given traffic; the old one is drained and stopped. A version that fails its checks is
-refused (the old one keeps serving) and not retried until the promotion moves again. A
-scoring process that dies is restarted on the same version.
+Every few seconds it reads the registry (alias and stage, reconciled: serving.promotion).
+A new version is downloaded, started in the free colour's slots (N processes), checked
+(/ping, then a smoke prediction on each) and only then given traffic through HAProxy's
+runtime API; the old colour is drained and put in maintenance, then its processes are
+stopped. A version that fails its checks is refused (the old one keeps serving) and not
+retried until the promotion moves again. A scoring process that exits, or stops answering
+/ping for ``liveness_timeout``, is replaced in its own slot; meanwhile HAProxy retries
+refused connections, so requests wait instead of failing. This is watched during a
+switch too. HAProxy itself is restarted (and given its slots back) if it dies.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
+from collections.abc import Sequence
 
 from mlflow import MlflowClient
 
-from serving.artifacts import download_version
+from serving import promotion
+from serving.children import Companions, CompanionSpec
+from serving.deployment import Deployment, Member, serving_state
+from serving.edge import Edge
 from serving.history import REFUSED, RESTARTED, SWITCHED, History
-from serving.promoted import RegistryUnavailable, promoted_version
-from serving.proxy import ConnectionPool
-from serving.router import Router
-from serving.scoring import ScoringProcess, start_scoring_process
+from serving.launch import Launcher
+from serving.liveness import Liveness
+from serving.runtime_api import RuntimeApiError
 from serving.settings import ServingSettings
-from serving.smoke import smoke_test
 
 logger = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.25  # how often the serving process's liveness is checked
+TICK_SECONDS = 0.25  # how often processes are checked
 MAX_RESTART_BACKOFF = 30.0
 
 
 class Supervisor:
-    """Owns the scoring processes; the proxy reads ``router`` to reach the active one."""
+    """Owns the scoring processes and the companions; moves traffic through ``edge``.
+
+    ``companions`` are helper processes started with the supervisor, restarted when they
+    exit and stopped after the scoring processes (the log shipper of issue 11 is one).
+    ``restart_edge`` (a callable returning the new HAProxy process) is used when HAProxy
+    dies; the edge's slots are then given back their processes.
+    """
 
     def __init__(
         self,
         settings: ServingSettings,
         history: History,
-        router: Router,
-        pool: ConnectionPool,
+        edge: Edge,
         stop: threading.Event,
+        *,
+        companions: Sequence[CompanionSpec] = (),
+        haproxy=None,
+        restart_edge=None,
     ) -> None:
         self.settings = settings
         self.history = history
-        self.router = router
-        self.pool = pool
+        self.edge = edge
         self.stop_event = stop
         self.client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
-        self.current: ScoringProcess | None = None
+        self.reconciler = promotion.Reconciler(settings.follow)
+        self.current: Deployment | None = None
+        self.haproxy = haproxy
+        self._restart_edge = restart_edge
+        self.companions = Companions(companions, settings.run_dir / "logs")
+        self.launcher = Launcher(settings, stop)
         self._refused: str | None = None  # not retried until the promotion moves again
-        self._down: str | None = None  # version whose process died and awaits a restart
-        self._restart_at = 0.0
-        self._restart_backoff = 1.0
         self._registry_error: str | None = None
         self._retiring: list[threading.Thread] = []
-        self._exit: tuple[int | None, int | None] = (None, None)  # pid, code of the last death
+
+    # ------------------------------------------------------------------ loop
 
     def run(self) -> None:
         """Poll and supervise until the stop event is set."""
+        self.companions.start()
         next_poll = 0.0
         while not self.stop_event.is_set():
             if time.monotonic() >= next_poll:
                 self.poll_once()
                 next_poll = time.monotonic() + self.settings.poll_seconds
-            self.check_alive()
+            self.tick()
             self.stop_event.wait(TICK_SECONDS)
 
+    def tick(self) -> None:
+        """Notice dead or hung processes, restart what is due, keep HAProxy and companions."""
+        self._keep_edge()
+        self._watch()
+        self._restart_due()
+        if not self.stop_event.is_set():
+            self.companions.keep()
+
     def poll_once(self) -> None:
-        """Ask the registry for the promoted version and move to it if it is new."""
+        """Read the registry, mirror alias/stage, and move to the promoted version if new."""
+        name, follow = self.settings.model_name, self.settings.follow
         try:
-            wanted = promoted_version(self.client, self.settings.model_name, self.settings.follow)
-        except RegistryUnavailable as exc:
-            if self._registry_error is None:
-                logger.warning("registry unavailable, serving on: %s", exc)
-            self._registry_error = str(exc)
+            view = promotion.read_registry(self.client, name, follow)
+        except promotion.RegistryUnavailable as exc:
+            self._registry_unavailable(exc)
             return
-        if self._registry_error is not None:
-            logger.info("registry reachable again")
-            self._registry_error = None
+        decision = self.reconciler.decide(view)
+        mirrored = ""
+        try:
+            mirrored = promotion.mirror(self.client, name, follow, decision)
+        except promotion.RegistryUnavailable as exc:
+            # Serving still follows the gesture; the mirror is tried again next poll.
+            self.reconciler.remember(view, decision, mirrored=False)
+            self._registry_unavailable(exc)
+        else:
+            self.reconciler.remember(view, decision, mirrored=True)
+            if self._registry_error is not None:
+                logger.info("registry reachable again")
+                self._registry_error = None
+        wanted = decision.version
         if wanted != self._refused:
             self._refused = None
-        serving = self.current.version if self.current else self._down
+        serving = self.current.version if self.current else None
         if wanted is None or wanted == serving or wanted == self._refused:
             return
-        self.switch_to(wanted)
+        self.switch_to(wanted, decision.gesture + (f"; {mirrored}" if mirrored else ""))
 
-    def switch_to(self, version: str) -> None:
-        """Start ``version``, check it, shift traffic to it and drain the old one."""
+    def _registry_unavailable(self, exc: Exception) -> None:
+        if self._registry_error is None:
+            logger.warning("registry unavailable, serving on: %s", exc)
+        self._registry_error = str(exc)
+
+    # ------------------------------------------------------------------ switch
+
+    def switch_to(self, version: str, why: str = "") -> None:
+        """Start ``version`` in the free colour, check it, move traffic, retire the old one."""
         old = self.current
-        from_version = old.version if old else self._down
-        follow = self.settings.follow
-        logger.info("%s is version %s (serving %s): switching", follow, version, from_version)
+        from_version = old.version if old else None
+        colour = self.edge.free_colour()
+        logger.info("%s (serving %s): switching to %s", why, from_version, colour)
         started = time.monotonic()
+        self.history.update_state(switching={"to_version": version, "since": time.time()})
         try:
-            candidate = self._start_checked(version)
+            processes = self.launcher.start_checked(
+                version, self.settings.processes, tick=self._watch
+            )
         except Exception as exc:  # noqa: BLE001 - download, start, NotReady, SmokeTestFailed
-            if self.stop_event.is_set():
-                return
-            self._refuse(from_version, version, exc)
+            self.history.update_state(switching=None)
+            if not self.stop_event.is_set():
+                self._refuse(from_version, version, exc)
             return
-        previous = self.router.set_active(candidate)
-        self.current, self._down = candidate, None
-        self.history.update_state(version=version, pid=candidate.pid, port=candidate.port)
+        slots = self.edge.groups[colour]
+        try:
+            for slot, process in zip(slots, processes, strict=True):
+                self.edge.assign(slot, process.port, version)
+            self.edge.promote(colour, len(processes))
+        except RuntimeApiError as exc:
+            # HAProxy is gone or refused: nothing moved. Not a refusal of the version: the
+            # next poll tries again, once _keep_edge has HAProxy back.
+            logger.error("could not move traffic to version %s: %s", version, exc)
+            self.history.update_state(switching=None)
+            self.launcher.stop(processes)
+            return
+        members = [
+            Member(slot, process, Liveness(process.url))
+            for slot, process in zip(slots, processes, strict=True)
+        ]
+        self.current = Deployment(version, colour, members)
         elapsed = time.monotonic() - started
+        crashed = [m for m in (old.members if old else []) if m.down]
+        note = "".join(f"; {m.down} (noticed during the switch)" for m in crashed)
+        self.history.update_state(switching=None, **serving_state(self.current))
         self.history.record(
             from_version,
             version,
             SWITCHED,
-            f"{follow} moved to version {version}; it answered /ping and the smoke "
-            f"prediction, traffic moved after {elapsed:.1f}s",
+            f"{why}; {len(members)} process(es) answered /ping and the smoke prediction, "
+            f"traffic moved after {elapsed:.1f}s{note}",
         )
-        logger.info("now serving version %s (pid %s) after %.1fs", version, candidate.pid, elapsed)
-        if previous is not None:
-            # Drained in the background: the next promotion must not wait for this one.
-            retiring = threading.Thread(
-                target=self._retire, args=(previous,), name=f"retire-v{previous.version}"
-            )
-            retiring.start()
-            self._retiring = [t for t in self._retiring if t.is_alive()] + [retiring]
+        logger.info("now serving version %s from %s after %.1fs", version, colour, elapsed)
+        if old is not None:
+            self._retire(old)
 
-    def check_alive(self) -> None:
-        """Restart the serving process (same version) if it died; back off if that fails."""
-        current = self.current
-        if current is not None:
-            code = current.exit_code()
-            if code is None:
-                return
-            logger.error(
-                "version %s pid %s exited with code %s", current.version, current.pid, code
-            )
-            # Requests wait (up to unavailable_wait) for the restarted process.
-            self.router.set_active(None)
-            self.pool.retire(current)
-            self.current, self._down = None, current.version
-            self._exit = (current.pid, code)
-            self._restart_at, self._restart_backoff = 0.0, 1.0
-            self.history.update_state(pid=None, port=None)
-        if self._down is None or time.monotonic() < self._restart_at:
-            return
-        self._restart(self._down)
-
-    def _restart(self, version: str) -> None:
-        pid, code = self._exit
-        why = f"scoring process pid {pid} of version {version} exited with code {code}"
+    def _retire(self, old: Deployment) -> None:
+        """Wait until the old colour has no request in flight, maintain it, stop it later."""
         try:
-            process = self._start_checked(version)
-        except Exception as exc:  # noqa: BLE001 - any failure: keep trying, with backoff
-            if self.stop_event.is_set():
-                return
-            self._restart_at = time.monotonic() + self._restart_backoff
-            self._restart_backoff = min(self._restart_backoff * 2, MAX_RESTART_BACKOFF)
-            self.history.record(version, version, RESTARTED, f"{why}; restart failed: {exc}")
-            return
-        self.router.set_active(process)
-        self.current, self._down = process, None
-        self.history.update_state(version=version, pid=process.pid, port=process.port)
-        self.history.record(version, version, RESTARTED, f"{why}; restarted as pid {process.pid}")
-        logger.info("restarted version %s as pid %s", version, process.pid)
-
-    def _start_checked(self, version: str) -> ScoringProcess:
-        settings = self.settings
-        path = download_version(
-            settings.tracking_uri, settings.model_name, version, settings.run_dir
+            self.edge.wait_drained(old.colour, self.settings.drain_timeout)
+            self.edge.retire(old.colour)
+        except RuntimeApiError as exc:
+            # A restarted HAProxy gets only the serving colour back: the old one is empty.
+            logger.error("could not retire %s cleanly: %s", old.colour, exc)
+        for member in old.members:
+            member.liveness.stop()
+        # Stopped in the background: uvicorn's graceful stop and the pyfunc's flush take a
+        # second or two, and the next promotion need not wait for them.
+        stopping = self.launcher.stop_later(
+            [m.process for m in old.members], f"retire-v{old.version}"
         )
-        process = start_scoring_process(
-            path,
-            version,
-            log_dir=settings.run_dir / "logs",
-            workers=settings.workers,
-            request_timeout=settings.request_timeout,
-            extra_env={
-                "MLFLOW_TRACKING_URI": settings.tracking_uri,
-                "IRIS_MODEL_NAME": settings.model_name,
-                "IRIS_LOG_STORE_URL": settings.log_store_url,
-            },
-        )
-        try:
-            process.wait_ready(settings.ready_timeout, self.stop_event)
-            ready = time.monotonic() - process.started_at
-            smoke_test(process.url, version)
-            logger.info(
-                "version %s answered /ping after %.1fs and the smoke prediction after %.1fs",
-                version,
-                ready,
-                time.monotonic() - process.started_at,
-            )
-        except BaseException:
-            process.stop(settings.stop_timeout)
-            raise
-        return process
+        self._retiring = [t for t in self._retiring if t.is_alive()] + [stopping]
 
     def _refuse(self, from_version: str | None, version: str, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
@@ -199,23 +204,123 @@ class Supervisor:
             last_refusal={"version": version, "reason": reason, "at": time.time()}
         )
 
-    def _retire(self, process: ScoringProcess) -> None:
-        if not self.router.wait_drained(process, self.settings.drain_timeout):
-            logger.warning("version %s still busy after the drain timeout", process.version)
-        self.pool.retire(process)
-        code = process.stop(self.settings.stop_timeout)
-        logger.info("stopped version %s pid %s (exit %s)", process.version, process.pid, code)
+    # ------------------------------------------------------------------ liveness
 
-    def shutdown(self, drain_timeout: float = 1.5) -> None:
-        """Refuse new requests, let in-flight ones finish, stop every scoring process."""
-        self.router.close()
-        if not self.router.wait_drained(None, drain_timeout):
-            logger.warning("stopping with %d requests in flight", self.router.inflight())
+    def _watch(self) -> None:
+        """Mark serving processes that exited or went silent; never blocks for long."""
+        deployment = self.current
+        if deployment is None:
+            return
+        switching = self.history.state.switching
+        for member in deployment.members:
+            if member.down:
+                continue
+            process = member.process
+            code = process.exit_code()
+            if code is not None:
+                why = f"scoring process pid {process.pid} of version {deployment.version} "
+                why += f"exited with code {code}"
+            elif member.liveness.silent_for() > self.settings.liveness_timeout:
+                why = f"scoring process pid {process.pid} of version {deployment.version} "
+                why += f"did not answer /ping for {member.liveness.silent_for():.1f}s (killed)"
+                process.child.send_signal(signal.SIGKILL)
+            else:
+                continue
+            logger.error("%s%s", why, " during a switch" if switching else "")
+            member.liveness.stop()
+            member.down, member.restart_at, member.backoff = why, time.monotonic(), 1.0
+            last_exit = {"pid": process.pid, "code": code, "reason": why, "at": time.time()}
+            if switching:
+                last_exit["during_switch_to"] = switching["to_version"]
+            self.history.update_state(last_exit=last_exit, **serving_state(self.current))
+
+    def _restart_due(self) -> None:
+        """Replace each dead member whose restart is due, in its own slot."""
+        deployment = self.current
+        if deployment is None:
+            return
+        for member in deployment.members:
+            if not member.down or time.monotonic() < member.restart_at:
+                continue
+            if self.stop_event.is_set():
+                return
+            try:
+                [process] = self.launcher.start_checked(deployment.version, 1, tick=self._watch)
+            except Exception as exc:  # noqa: BLE001 - any failure: keep trying, with backoff
+                if self.stop_event.is_set():
+                    return
+                member.restart_at = time.monotonic() + member.backoff
+                member.backoff = min(member.backoff * 2, MAX_RESTART_BACKOFF)
+                self.history.record(
+                    deployment.version,
+                    deployment.version,
+                    RESTARTED,
+                    f"{member.down}; restart failed: {exc}",
+                )
+                continue
+            if self.current is not deployment:  # a switch happened meanwhile
+                process.stop(self.settings.stop_timeout)
+                return
+            try:
+                self.edge.assign(member.slot, process.port, deployment.version)
+            except RuntimeApiError as exc:
+                logger.error("could not point %s at the new process: %s", member.slot, exc)
+                process.stop(self.settings.stop_timeout)
+                member.restart_at = time.monotonic() + member.backoff
+                continue
+            old, why = member.process, member.down
+            member.process, member.liveness = process, Liveness(process.url)
+            member.down = None
+            self._retiring.append(self.launcher.stop_later([old], f"replaced-{old.pid}"))
+            self.history.update_state(**serving_state(self.current))
+            self.history.record(
+                deployment.version,
+                deployment.version,
+                RESTARTED,
+                f"{why}; restarted as pid {process.pid} in slot {member.slot}",
+            )
+            logger.info("restarted version %s as pid %s", deployment.version, process.pid)
+
+    # ------------------------------------------------------------------ edge, companions
+
+    def _keep_edge(self) -> None:
+        """If HAProxy died, start it again and give the serving slots back their processes."""
+        if self.haproxy is None or self._restart_edge is None:
+            return
+        code = self.haproxy.exit_code()
+        if code is None or self.stop_event.is_set():
+            return
+        logger.error("haproxy pid %s exited with code %s: restarting it", self.haproxy.pid, code)
+        try:
+            haproxy = self._restart_edge()
+        except (RuntimeError, ValueError) as exc:
+            logger.error("haproxy did not restart, trying again: %s", exc)
+            return
+        self.haproxy = haproxy
+        self.edge.api = haproxy.api
+        self.edge.serving_colour = None
+        deployment = self.current
+        if deployment is not None:
+            for member in deployment.members:
+                self.edge.assign(member.slot, member.process.port, deployment.version)
+            self.edge.promote(deployment.colour, len(deployment.members))
+        self.history.update_state(
+            haproxy_pid=self.haproxy.pid, edge_restarts=self.history.state.edge_restarts + 1
+        )
+
+    # ------------------------------------------------------------------ stop
+
+    def shutdown(self) -> None:
+        """Stop in order: HAProxy (requests in flight finish), scoring, then companions."""
+        if self.haproxy is not None:
+            code = self.haproxy.stop(self.settings.edge.stop_timeout)
+            logger.info("stopped haproxy (exit %s)", code)
         if self.current is not None:
-            self.pool.retire(self.current)
-            code = self.current.stop(self.settings.stop_timeout)
-            logger.info("stopped version %s (exit %s)", self.current.version, code)
+            for member in self.current.members:
+                member.liveness.stop()
+            self.launcher.stop([m.process for m in self.current.members])
             self.current = None
         for retiring in self._retiring:
             retiring.join()
-        self.history.update_state(pid=None, port=None)
+        self.companions.stop()
+        self.history.update_state(**serving_state(self.current), haproxy_pid=None)

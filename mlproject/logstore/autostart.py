@@ -50,7 +50,7 @@ def spawn_shipper(
         args += ["--exit-when-idle", str(exit_when_idle)]
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / layout.LOG_FILE, "ab") as log:
-        return subprocess.Popen(
+        return subprocess.Popen(  # nosec B603 # our own interpreter and module, no shell
             args,
             env=env,
             cwd=str(folder),

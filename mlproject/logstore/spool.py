@@ -50,7 +50,7 @@ class SpoolWriter:
         self._segment_bytes = segment_bytes
         self._fsync = fsync
         self._lock = threading.Lock()
-        self._token = ""
+        self._token = ""  # nosec B105 # a segment-name token, not a secret
         self._fd: int | None = None
         self._segment_size = 0
         self._segment_index = 0

@@ -50,14 +50,26 @@ def alive(pids: set[int]) -> set[int]:
     return living
 
 
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def test_make_up_serves_all_three_parts_and_sigterm_stops_every_process(tmp_path):
-    ports = {"TRACKING_PORT": free_port(), "SCORING_PORT": free_port()}
+    ports = {
+        "TRACKING_PORT": free_port(),
+        "SCORING_PORT": free_port(),
+        "SCORING_METRICS_PORT": free_port(),
+    }
     sidecar_port = free_port()
     env = base_env(
         {
             "IRIS_STATE_DIR": str(tmp_path / "state"),
             "TRACKING_PORT": str(ports["TRACKING_PORT"]),
             "SCORING_PORT": str(ports["SCORING_PORT"]),
+            "SCORING_METRICS_PORT": str(ports["SCORING_METRICS_PORT"]),
             "SIDECAR_BIND": f"127.0.0.1:{sidecar_port}",
         }
     )
@@ -81,8 +93,11 @@ def test_make_up_serves_all_three_parts_and_sigterm_stops_every_process(tmp_path
         body = {"dataframe_split": {"columns": list(FEATURES), "data": [[5.1, 3.5, 1.4, 0.2]]}}
         answer = requests.post(f"{scoring}/invocations", json=body, timeout=30)
         assert answer.status_code == 200, answer.text
+        assert answer.headers["x-request-id"]  # answered through HAProxy
         prediction = answer.json()["predictions"][0]
         assert prediction["prediction"] == "setosa"
+        metrics = f"http://127.0.0.1:{ports['SCORING_METRICS_PORT']}/metrics"
+        assert "haproxy_server_http_responses_total" in requests.get(metrics, timeout=10).text
         tracking = f"http://127.0.0.1:{ports['TRACKING_PORT']}"
         assert requests.get(f"{tracking}/health", timeout=10).status_code == 200
         sidecar = f"http://127.0.0.1:{sidecar_port}"
@@ -95,7 +110,10 @@ def test_make_up_serves_all_three_parts_and_sigterm_stops_every_process(tmp_path
         assert [item["prediction_id"] for item in items] == [prediction["prediction_id"]]
 
         started = descendants(process.pid)
-        assert len(started) >= 3
+        assert len(started) >= 4
+        assert any(
+            _command(pid).startswith("haproxy") or "/haproxy " in _command(pid) for pid in started
+        ), "no haproxy among the processes make up started"
         stop_began = time.monotonic()
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=15)

@@ -19,13 +19,27 @@ SPEC_HISTOGRAMS = {"iris_prediction_duration_seconds"}
 FLASK_EXPORTER = {"flask_http_request_total"}
 FLASK_HISTOGRAMS = {"flask_http_request_duration_seconds"}
 PROMETHEUS_BUILTIN = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
+# The scoring edge: HAProxy's exporter, the slot-to-version page, the recording rules.
+EDGE = {
+    "haproxy_frontend_http_responses_total",
+    "haproxy_server_http_responses_total",
+    "haproxy_server_total_time_average_seconds",
+    "haproxy_server_current_sessions",
+    "haproxy_server_current_queue",
+    "iris_edge_slot_info",
+    "iris_edge:slot_version",
+    "iris_edge:responses:rate5m",
+    "iris_edge:error_ratio:rate5m",
+    "iris_edge:total_time_seconds:avg",
+    "iris_edge:current_sessions",
+}
 
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def known_metric_names() -> set[str]:
     """Every series name a dashboard or alert may select."""
-    names = SPEC_COUNTERS | SPEC_GAUGES | FLASK_EXPORTER | PROMETHEUS_BUILTIN
+    names = SPEC_COUNTERS | SPEC_GAUGES | FLASK_EXPORTER | PROMETHEUS_BUILTIN | EDGE
     for base in SPEC_HISTOGRAMS | FLASK_HISTOGRAMS:
         names |= {base + suffix for suffix in _HISTOGRAM_SUFFIXES}
     return names

@@ -63,4 +63,20 @@ def test_docker_and_by_hand_configs_differ_only_in_target_hosts():
     assert targets == {
         "sidecar": [["127.0.0.1:8000"], ["sidecar:8000"]],
         "mlflow-tracking": [["127.0.0.1:5000"], ["tracking:5000"]],
+        "scoring-edge": [["127.0.0.1:8404"], ["scoring:8404"]],
+        "scoring-edge-slots": [["127.0.0.1:8404"], ["scoring:8404"]],
     }
+
+
+def test_the_edge_recording_rules_are_valid_and_their_unit_tests_pass():
+    promtool = require_tool("promtool", "running prometheus/tests/rules_test.yml")
+    assert_succeeded(run([promtool, "check", "rules", PROMETHEUS_DIR / "rules.yml"]))
+    result = run([promtool, "test", "rules", PROMETHEUS_DIR / "tests" / "rules_test.yml"])
+    assert_succeeded(result)
+    assert "SUCCESS" in result.stdout
+
+
+def test_both_prometheus_configs_load_the_alerts_and_the_recording_rules():
+    for name in ("prometheus.yml", "prometheus.docker.yml"):
+        config = yaml.safe_load((PROMETHEUS_DIR / name).read_text())
+        assert config["rule_files"] == ["alerts.yml", "rules.yml"], name

@@ -1,5 +1,8 @@
 """Every dashboard query and alert expression, run by a real Prometheus over a real sidecar.
 
+The scoring edge's queries (HAProxy's series) run in test_edge_queries_against_prometheus.py
+against a real HAProxy; this module covers the rest.
+
 promtool proves the PromQL parses; this proves it selects what the sidecar really exposes.
 The sidecar runs under gunicorn (scripts/run-sidecar.sh) over a SQLite log store filled
 through the project's own writers: predictions of two versions and three classes (the
@@ -46,6 +49,7 @@ from tests.support.processes import (
 )
 
 from .conftest import DASHBOARDS_DIR, PROMETHEUS_DIR, require_tool
+from .promql import metric_names
 
 pytestmark = pytest.mark.slow
 
@@ -90,19 +94,27 @@ def _panels(panels):
         yield from _panels(panel.get("panels", []))
 
 
-def dashboard_queries() -> list[tuple[str, str]]:
+def dashboard_queries(edge: bool = False) -> list[tuple[str, str]]:
+    """Dashboard queries over the sidecar's metrics (or, with ``edge``, over the edge's)."""
     found = []
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
         for panel in _panels(json.loads(path.read_text()).get("panels", [])):
             for target in panel.get("targets", []):
                 where = f"{path.name} / {panel.get('title')} / {target.get('refId')}"
-                found.append((where, target["expr"]))
+                if is_edge_query(target["expr"]) == edge:
+                    found.append((where, target["expr"]))
     return found
 
 
-def alert_rules() -> list[dict]:
+def alert_rules(edge: bool = False) -> list[dict]:
     rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
-    return [rule for group in rules["groups"] for rule in group["rules"]]
+    found = [rule for group in rules["groups"] for rule in group["rules"]]
+    return [rule for rule in found if is_edge_query(rule["expr"]) == edge]
+
+
+def is_edge_query(expr: str) -> bool:
+    """Selects the scoring edge's series (tested against a real HAProxy elsewhere)."""
+    return any(name.startswith(("haproxy_", "iris_edge")) for name in metric_names(expr))
 
 
 # ---------------------------------------------------------------- traffic

@@ -1,0 +1,84 @@
+"""Start a version's scoring processes and check them; stop them in order."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from serving.artifacts import download_version
+from serving.scoring import ScoringProcess, start_scoring_process
+from serving.settings import ServingSettings
+from serving.smoke import smoke_test
+
+logger = logging.getLogger(__name__)
+
+
+class Launcher:
+    """Downloads a version and runs its scoring processes the supervisor's way."""
+
+    def __init__(self, settings: ServingSettings, stop: threading.Event) -> None:
+        self.settings = settings
+        self.stop_event = stop
+
+    def start_checked(
+        self, version: str, count: int, tick: Callable[[], None] | None = None
+    ) -> list[ScoringProcess]:
+        """``count`` processes of ``version``, each past /ping and the smoke prediction.
+
+        ``tick`` runs while they start (the supervisor watches what serves meanwhile).
+
+        Raises:
+            Exception: download, start, NotReady or SmokeTestFailed; nothing is left running.
+        """
+        settings = self.settings
+        path = download_version(
+            settings.tracking_uri, settings.model_name, version, settings.run_dir
+        )
+        processes = [
+            start_scoring_process(
+                path,
+                version,
+                log_dir=settings.run_dir / "logs",
+                workers=settings.workers,
+                request_timeout=settings.request_timeout,
+                max_body=settings.edge.max_body,
+                extra_env={
+                    "MLFLOW_TRACKING_URI": settings.tracking_uri,
+                    "IRIS_MODEL_NAME": settings.model_name,
+                    "IRIS_LOG_STORE_URL": settings.log_store_url,
+                },
+            )
+            for _ in range(count)
+        ]
+        try:
+            for process in processes:
+                process.wait_ready(settings.ready_timeout, self.stop_event, tick=tick)
+                smoke_test(process.url, version)
+                logger.info(
+                    "version %s pid %s answered /ping and the smoke prediction after %.1fs",
+                    version,
+                    process.pid,
+                    time.monotonic() - process.started_at,
+                )
+        except BaseException:
+            self.stop(processes)
+            raise
+        return processes
+
+    def stop(self, processes: list[ScoringProcess]) -> None:
+        """SIGTERM to all at once (graceful stop, the pyfunc's flush), then wait for each."""
+        for process in processes:
+            process.child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.stop_timeout
+        for process in processes:
+            code = process.stop(max(0.1, deadline - time.monotonic()))
+            logger.info("stopped version %s pid %s (exit %s)", process.version, process.pid, code)
+
+    def stop_later(self, processes: list[ScoringProcess], name: str) -> threading.Thread:
+        """``stop`` in a thread: the next promotion need not wait for a graceful stop."""
+        thread = threading.Thread(target=self.stop, args=(processes,), name=name)
+        thread.start()
+        return thread
