@@ -152,25 +152,45 @@ def _parent_death_signal(sig: int):
 
 
 class Companions:
-    """The companion processes: started together, kept running, stopped last."""
+    """The companion processes: started together, kept running, stopped last.
+
+    A companion that keeps exiting at once (a bad setting, another host's shipper holding
+    the spool's lock) is restarted with a backoff, 1 s doubling to 30 s, so it cannot turn
+    the supervisor's tick into a loop of process starts; a run of a minute resets it.
+    """
 
     def __init__(self, specs, log_dir: Path) -> None:
         self.specs = list(specs)
         self.log_dir = log_dir
         self.running: dict[str, Child] = {}
+        self._backoff: dict[str, float] = {}
+        self._restart_at: dict[str, float] = {}
 
     def start(self) -> None:
         for spec in self.specs:
             self._start(spec)
 
     def keep(self) -> None:
-        """Restart any companion that exited."""
+        """Restart any companion that exited, once its backoff has passed."""
+        now = time.monotonic()
         for spec in self.specs:
             child = self.running.get(spec.name)
-            if child is not None and child.exit_code() is not None:
+            if child is None or child.exit_code() is None:
+                continue
+            if spec.name not in self._restart_at:
+                ran = now - child.started_at
+                backoff = 1.0 if ran > 60 else min(2 * self._backoff.get(spec.name, 0.5), 30.0)
+                self._backoff[spec.name] = backoff
+                self._restart_at[spec.name] = now + backoff
                 logger.error(
-                    "%s pid %s exited with %s: restarting", spec.name, child.pid, child.exit_code()
+                    "%s pid %s exited with %s: restarting in %.0f s",
+                    spec.name,
+                    child.pid,
+                    child.exit_code(),
+                    backoff,
                 )
+            if now >= self._restart_at[spec.name]:
+                del self._restart_at[spec.name]
                 self._start(spec)
 
     def stop(self) -> None:

@@ -19,13 +19,9 @@ from mlproject.logstore import (
     labels_key,
     tables,
 )
+from mlproject.logstore.contract import REFUSED, REFUSED_TOTAL
 
 logger = logging.getLogger(__name__)
-
-SWITCHED = "switched"
-REFUSED = "refused"
-RESTARTED = "restarted"
-REFUSED_TOTAL = "iris_promotion_refused_total"
 
 
 @dataclass

@@ -49,6 +49,9 @@ class Launcher:
                     "MLFLOW_TRACKING_URI": settings.tracking_uri,
                     "IRIS_MODEL_NAME": settings.model_name,
                     "IRIS_LOG_STORE_URL": settings.log_store_url,
+                    # The supervisor's own shipper loads this spool (see shipper_companion).
+                    "IRIS_SPOOL_DIR": str(settings.spool_root),
+                    "IRIS_LOG_SHIPPER": "external",
                 },
             )
             for _ in range(count)

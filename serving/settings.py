@@ -114,6 +114,8 @@ class ServingSettings:
       SCORING_WORKERS         uvicorn workers per scoring process (default 1)
       SERVING_POLL_SECONDS    registry poll interval (default 2)
       SERVING_RUN_DIR         models, logs, HAProxy's files, state.json (default .run/serving)
+      IRIS_SPOOL_DIR          the prediction spool the scoring processes append to and the
+                              supervisor's log shipper loads (default <run dir>/spool)
       SERVING_READY_TIMEOUT   seconds a new version gets to answer /ping (default 120)
       SERVING_LIVENESS_TIMEOUT  a process silent on /ping this long is replaced (default 10)
     """
@@ -127,6 +129,8 @@ class ServingSettings:
     workers: int = 1
     poll_seconds: float = 2.0
     run_dir: Path = Path(".run/serving")
+    # None: <run_dir>/spool. Absolute once resolved, so children in other folders agree.
+    spool_dir: Path | None = None
     ready_timeout: float = 120.0
     liveness_timeout: float = 10.0
     # A drained version's requests in flight get this long before it is stopped anyway.
@@ -138,6 +142,11 @@ class ServingSettings:
     unavailable_wait: float = 30.0
     # MLflow's per-request limit inside the scoring server (its own default is 60).
     request_timeout: int = 60
+
+    @property
+    def spool_root(self) -> Path:
+        """The absolute spool root every scoring process and the shipper share."""
+        return (self.spool_dir or self.run_dir / "spool").resolve()
 
     @property
     def host(self) -> str:
@@ -187,6 +196,7 @@ class ServingSettings:
             "workers": int(env.get("SCORING_WORKERS") or cls.workers),
             "poll_seconds": float(env.get("SERVING_POLL_SECONDS") or cls.poll_seconds),
             "run_dir": Path(env.get("SERVING_RUN_DIR") or cls.run_dir),
+            "spool_dir": Path(env["IRIS_SPOOL_DIR"]) if env.get("IRIS_SPOOL_DIR") else None,
             "ready_timeout": float(env.get("SERVING_READY_TIMEOUT") or cls.ready_timeout),
             "liveness_timeout": float(env.get("SERVING_LIVENESS_TIMEOUT") or cls.liveness_timeout),
         }

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 
 from mlflow import MlflowClient
 
+from mlproject.logstore.contract import REFUSED, RESTARTED, SWITCHED
 from serving import promotion
 from serving.children import Companions, CompanionSpec
 from serving.deployment import Deployment, Member, serving_state
 from serving.edge import Edge
-from serving.history import REFUSED, RESTARTED, SWITCHED, History
+from serving.history import History
 from serving.launch import Launcher
 from serving.liveness import Liveness
 from serving.runtime_api import RuntimeApiError
