@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by serve.sh and .ci/run: make sure the haproxy binary exists (HAProxy >= 2.6 with
 # its Prometheus exporter, as Debian 12 ships it). As root on Debian/Ubuntu it is installed
 # with apt; Debian's package would enable a system service of its own, which the serving
