@@ -148,3 +148,18 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 JOB_STATES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED)
 ACTIVE_JOB_STATES: tuple[str, ...] = (QUEUED, RUNNING)
+
+# ---- the challenger trial ----------------------------------------------------------------------
+# predictions.role and shadow_predictions.role: who made the answer in its trial.
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+ROLES: tuple[str, ...] = (CHAMPION, CHALLENGER)
+# challenger_decisions.decision, the sequential test's verdict; the metric
+# iris_challenger_decision exposes its index in TRIAL_DECISIONS.
+COLLECTING = "collecting"
+CHALLENGER_BETTER = "challenger better"
+CHALLENGER_WORSE = "challenger worse"
+NO_DIFFERENCE = "no difference"
+TRIAL_DECISIONS: tuple[str, ...] = (COLLECTING, CHALLENGER_BETTER, CHALLENGER_WORSE, NO_DIFFERENCE)
+# The registered-model tag (set in the MLflow UI) with the challenger's share of live traffic.
+CANARY_PERCENT_TAG = "serving.canary_percent"

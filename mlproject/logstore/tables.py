@@ -16,6 +16,10 @@ Tables:
   spool_offsets   how far the shipper has loaded each spool file, committed with the rows
   pending_feedback labels that arrived before their prediction; moved into ``feedback``
                   by the shipper in the transaction that stores the prediction
+  shadow_predictions the other version's answer on a logged row (challenger trial)
+  shadow_cursors  how far the shadow scorer has read the log, per trial, committed with
+                  the shadow rows it wrote
+  challenger_decisions the trial's sequential decision each time it changed, with evidence
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ predictions = Table(
     Column("probabilities", JSON, nullable=False),
     # Time inside predict for the whole request this row came in, in seconds.
     Column("latency_seconds", Float, nullable=False),
+    # Who answered: "champion" or "challenger" (a canary answer); NULL before revision 0003.
+    Column("role", String(16), nullable=True),
     Index("ix_predictions_created_at", "created_at"),
     Index("ix_predictions_model_version_seq", "model_version", "seq"),
     Index("ix_predictions_prediction_seq", "prediction", "seq"),
@@ -170,6 +176,50 @@ pending_feedback = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_pending_feedback_created_at", "created_at"),
+)
+
+shadow_predictions = Table(
+    "shadow_predictions",
+    metadata,
+    Column(
+        "prediction_id",
+        String(36),
+        ForeignKey("predictions.prediction_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("model_version", String(50), primary_key=True),
+    # The role of the version that made this shadow answer in its trial.
+    Column("role", String(16), nullable=False),
+    Column("prediction", String(32), nullable=False),
+    Column("class_index", Integer, nullable=False),
+    Column("probabilities", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_shadow_predictions_model_version", "model_version"),
+)
+
+shadow_cursors = Table(
+    "shadow_cursors",
+    metadata,
+    # One trial: "<model name>:<champion version>:<challenger version>".
+    Column("trial", String(120), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+challenger_decisions = Table(
+    "challenger_decisions",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("champion_version", String(50), nullable=False),
+    Column("challenger_version", String(50), nullable=False),
+    # collecting, challenger better, challenger worse, no difference
+    Column("decision", String(32), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    # What was done about it: None (advice), "promoted", "canary stopped".
+    Column("action", String(32), nullable=True),
+    Index("ix_challenger_decisions_decided_at", "decided_at"),
 )
 
 # Histogram buckets (seconds) for iris_prediction_duration_seconds, kept cumulative in

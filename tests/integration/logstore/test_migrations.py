@@ -74,3 +74,25 @@ def test_revision_0002_downgrades_to_0001_and_upgrades_again(store_url, store_en
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, tables.metadata) == []
+
+
+def test_revision_0003_downgrades_to_0002_and_upgrades_again(store_url, store_engine_factory):
+    from alembic import command
+
+    from mlproject.logstore.schema import alembic_config
+
+    engine = store_engine_factory(store_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0002")
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0002"
+        names = sa.inspect(conn).get_table_names()
+        assert "shadow_predictions" not in names
+        assert "role" not in {c["name"] for c in sa.inspect(conn).get_columns("predictions")}
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
+        )
+        assert compare_metadata(context, tables.metadata) == []
