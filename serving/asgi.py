@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 
+from serving import response_json
 from serving.guard import DEFAULT_MAX_BODY, RequestGuard
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ MAX_BODY_VARIABLE = "SCORING_MAX_BODY"
 def create_app():
     """MLflow's scoring app for the model in ``__pyfunc_model_path__``, guarded."""
     from mlflow.pyfunc.scoring_server.app import app as mlflow_app  # loads the model
+
+    response_json.install()  # the same bytes, by the C encoder
 
     try:
         from mlproject.request_context import REQUEST_ID
