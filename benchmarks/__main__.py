@@ -1,7 +1,22 @@
 """`make bench`: every benchmark, one after the other, each comparing within its own run."""
 
-from benchmarks import bench_edge, bench_log_writer, bench_request_path, bench_scoring
+from benchmarks import (
+    bench_edge,
+    bench_log_writer,
+    bench_request_path,
+    bench_scoring,
+    bench_serving,
+    bench_sustained,
+)
 
-for module in (bench_log_writer, bench_request_path, bench_scoring, bench_edge):
+MODULES = (
+    bench_log_writer,
+    bench_request_path,
+    bench_scoring,
+    bench_edge,
+    bench_serving,
+    bench_sustained,  # 10 minutes of full load
+)
+for module in MODULES:
     print(f"== {module.__name__}")
     module.main([])
