@@ -49,6 +49,9 @@ class Settings:
       IRIS_FEEDBACK_WINDOW     seconds a label waits for its prediction (pending feedback),
                                and the age past which a dated prediction id is unknown
                                (default 3600)
+      IRIS_LOG_RETENTION_DAYS  the shipper purges logged predictions and rejections older
+                               than this (default 0: keep everything)
+      IRIS_LOG_RETENTION_ROWS  ... and keeps at most this many predictions (default 0: all)
     """
 
     tracking_uri: str = "http://127.0.0.1:5000"
@@ -65,6 +68,8 @@ class Settings:
     log_durability: str = "buffered"
     log_shipper: str = "auto"
     feedback_window_seconds: float = 3600.0
+    retention_days: float = 0.0
+    retention_rows: int = 0
 
     def __post_init__(self) -> None:
         if self.log_durability not in DURABILITY_MODES:
@@ -73,6 +78,8 @@ class Settings:
             raise ValueError(f"IRIS_LOG_SHIPPER must be one of {SHIPPER_MODES}")
         if self.spool_max_bytes <= 0 or self.feedback_window_seconds <= 0:
             raise ValueError("IRIS_SPOOL_MAX_BYTES and IRIS_FEEDBACK_WINDOW must be positive")
+        if self.retention_days < 0 or self.retention_rows < 0:
+            raise ValueError("IRIS_LOG_RETENTION_DAYS and IRIS_LOG_RETENTION_ROWS must be >= 0")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +103,8 @@ class Settings:
             feedback_window_seconds=float(
                 env.get("IRIS_FEEDBACK_WINDOW") or default.feedback_window_seconds
             ),
+            retention_days=float(env.get("IRIS_LOG_RETENTION_DAYS") or 0),
+            retention_rows=int(env.get("IRIS_LOG_RETENTION_ROWS") or 0),
         )
 
 
@@ -115,4 +124,6 @@ ENV_VARS: tuple[str, ...] = (
     "IRIS_LOG_DURABILITY",
     "IRIS_LOG_SHIPPER",
     "IRIS_FEEDBACK_WINDOW",
+    "IRIS_LOG_RETENTION_DAYS",
+    "IRIS_LOG_RETENTION_ROWS",
 )

@@ -28,10 +28,11 @@ from mlproject.logstore import counters as c
 from mlproject.logstore import layout
 from mlproject.logstore.assemble import Assembler
 from mlproject.logstore.engine import ensure_schema, immediate_transaction
-from mlproject.logstore.feedback import expire_pending
+from mlproject.logstore.housekeeping import Housekeeping
 from mlproject.logstore.load import forget_offsets, load, read_offsets
 from mlproject.logstore.outage import describe, is_outage
 from mlproject.logstore.reading import Pass, SpoolReader
+from mlproject.logstore.retention import Retention
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +51,16 @@ class Shipper:
         retry_seconds: float = 1.0,
         feedback_window: float = 3600.0,
         expire_every: float = 10.0,
+        retention: Retention | None = None,
         read_ahead: bool = True,
     ) -> None:
         self.folder = Path(folder)
         self.engine = engine
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
-        self.feedback_window, self.expire_every = feedback_window, expire_every
+        self.housekeeping = Housekeeping(
+            engine, feedback_window=feedback_window, retention=retention, every=expire_every
+        )
         self.read_ahead = read_ahead
         self.stop = threading.Event()
         self.reader = SpoolReader(self.folder)
@@ -65,7 +69,6 @@ class Shipper:
         self.loaded_rows = 0
         self._careful = 0  # frames still to load one per transaction after a refused batch
         self._outage_since: float | None = None
-        self._expired_at = 0.0
         self._next: Pass | None = None  # read ahead while the previous batch committed
 
     def ship_once(self) -> int:
@@ -145,7 +148,7 @@ class Shipper:
         while not self.stop.is_set():
             try:
                 shipped = self.ship_once()
-                self._expire_feedback()
+                self.housekeeping.run_due()
                 if self._outage_since is not None:
                     logger.warning(
                         "log store reachable again after %.1f s",
@@ -215,15 +218,6 @@ class Shipper:
         with immediate_transaction(self.engine) as conn:
             load(conn, skip.assembler.batch, self.spool_id, datetime.now(UTC))
             self.offsets = read_offsets(conn, self.spool_id)
-
-    def _expire_feedback(self) -> None:
-        if time.monotonic() - self._expired_at < self.expire_every:
-            return
-        self._expired_at = time.monotonic()
-        with immediate_transaction(self.engine) as conn:
-            gone = expire_pending(conn, datetime.now(UTC), self.feedback_window)
-        if gone:
-            logger.info("dropped %d feedback labels whose prediction never arrived", gone)
 
     def _outage(self, exc: BaseException) -> None:
         if self._outage_since is None:

@@ -26,6 +26,7 @@ from mlproject.config import Settings
 from mlproject.logstore import layout
 from mlproject.logstore.drain import backlog, wait_drained
 from mlproject.logstore.engine import create_store_engine
+from mlproject.logstore.retention import Retention
 from mlproject.logstore.shipper import Shipper
 
 logger = logging.getLogger("mlproject.logstore.shipper")
@@ -58,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 0 if wait_drained(folder, engine, args.timeout) else 1
             logger.info("a shipper already runs for %s; exiting", folder)
             return 0
-        shipper = Shipper(folder, engine, feedback_window=settings.feedback_window_seconds)
+        shipper = Shipper(
+            folder,
+            engine,
+            feedback_window=settings.feedback_window_seconds,
+            retention=Retention(settings.retention_days, settings.retention_rows),
+        )
         if args.command == "drain":
             return 0 if shipper.drain(args.timeout) else 1
         return _run(shipper, lock, args.exit_when_idle)
