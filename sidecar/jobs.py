@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mlproject.logstore import immediate_transaction, increment_counters, labels_key, tables
+from mlproject.logstore.contract import RETRAIN_JOBS_TOTAL
 
 from . import job_process
 from .config import SidecarSettings
@@ -174,9 +175,7 @@ class JobRunner:
                     reason=reason,
                 )
             )
-            increment_counters(
-                conn, {("iris_retrain_jobs_total", labels_key({"status": state})): 1}
-            )
+            increment_counters(conn, {(RETRAIN_JOBS_TOTAL, labels_key({"status": state})): 1})
         logger.info("retrain job %s %s: %s", job_id, state, reason)
 
     def _active_job_id(self) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,3 +165,26 @@ class SpoolReader:
     @staticmethod
     def _frame_room(work: Pass, max_frames: int | None) -> int | None:
         return None if max_frames is None else max(0, max_frames - work.frames)
+
+
+class ReadAhead:
+    """Runs one read-ahead (``collect(offsets)``) in a thread; ``result`` joins it."""
+
+    def __init__(self, collect, offsets: dict) -> None:
+        self._value: Pass | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(collect, offsets), daemon=True)
+        self._thread.start()
+
+    def _run(self, collect, offsets) -> None:
+        try:
+            self._value = collect(offsets)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+            self._error = exc
+
+    def result(self) -> Pass | None:
+        self._thread.join()
+        if self._error is not None:
+            logger.warning("read-ahead failed, reading again: %s", self._error)
+            return None
+        return self._value

@@ -31,7 +31,7 @@ from mlproject.logstore.engine import ensure_schema, immediate_transaction
 from mlproject.logstore.housekeeping import Housekeeping
 from mlproject.logstore.load import forget_offsets, load, read_offsets
 from mlproject.logstore.outage import describe, is_outage
-from mlproject.logstore.reading import Pass, SpoolReader
+from mlproject.logstore.reading import Pass, ReadAhead, SpoolReader
 from mlproject.logstore.retention import Retention
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Shipper:
         batch.offsets = work.offsets
         ahead = None
         if self.read_ahead and not single and work.assembler.rows >= self.max_rows // 2:
-            ahead = _Ahead(self._collect, {**self.offsets, **work.offsets})
+            ahead = ReadAhead(self._collect, {**self.offsets, **work.offsets})
         try:
             with immediate_transaction(self.engine) as conn:
                 loaded = load(conn, batch, self.spool_id, datetime.now(UTC))
@@ -238,29 +238,6 @@ class Shipper:
             except FileNotFoundError:
                 continue
         return True
-
-
-class _Ahead:
-    """Runs one read-ahead in a thread; ``result`` joins it."""
-
-    def __init__(self, collect, offsets: dict) -> None:
-        self._value: Pass | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(collect, offsets), daemon=True)
-        self._thread.start()
-
-    def _run(self, collect, offsets) -> None:
-        try:
-            self._value = collect(offsets)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
-            self._error = exc
-
-    def result(self) -> Pass | None:
-        self._thread.join()
-        if self._error is not None:
-            logger.warning("read-ahead failed, reading again: %s", self._error)
-            return None
-        return self._value
 
 
 if __name__ == "__main__":

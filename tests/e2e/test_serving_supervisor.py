@@ -161,6 +161,10 @@ class Supervisor(Server):
     def children(self) -> set[int]:
         return _children(self.process.pid)
 
+    def scoring_children(self) -> set[int]:
+        """The children that are scoring processes (not HAProxy, not the log shipper)."""
+        return {pid for pid in self.children() if "serving.asgi" in _cmdline(pid)}
+
 
 def _state(server, key):
     try:
@@ -243,8 +247,8 @@ def _stale_answers(load: Load, sequence: list[str]) -> list:
 
 
 def _wait_for_one_scoring_process(supervisor: Supervisor) -> None:
-    # HAProxy plus one scoring process: the previous version has drained and stopped.
-    _wait_for(lambda: len(supervisor.children()) == 2, 60, "the old version to stop")
+    # One scoring process left: the previous version has drained and stopped.
+    _wait_for(lambda: len(supervisor.scoring_children()) == 1, 60, "the old version to stop")
 
 
 # ---------------------------------------------------------------- promotion
@@ -558,6 +562,13 @@ def _children(pid: int) -> set[int]:
             continue  # that thread ended while we looked
         found.update(int(child) for child in text)
     return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def _alive(pid: int) -> bool:
