@@ -33,6 +33,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.bench_edge import body, wrk
+from benchmarks.stacks import our_model_behind_the_edge
 
 ROWS = (1, 100, 10_000)
 CONNECTIONS = (1, 4, 16)
@@ -164,7 +165,6 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         print("bench_serving: wrk is not installed (apt-get install wrk); skipped")
         return
-    from tests.support.edge import save_model, start_edge, start_scoring
     from tests.support.processes import free_port
 
     with tempfile.TemporaryDirectory() as folder:
@@ -172,21 +172,11 @@ def main(argv: list[str] | None = None) -> None:
         store_url = f"sqlite:///{work / 'predictions.db'}"
         plain_port = free_port()
         plain = start_plain(save_plain_model(work / "plain"), plain_port, work / "logs")
-        stack = start_edge(work / "edge")
         try:
-            process = start_scoring(
-                save_model(work / "ours"),
-                "1",
-                store_url,
-                work / "logs",
-                env={"IRIS_PREDICTION_LOGGING": "true", "IRIS_SPOOL_DIR": str(work / "spool")},
-            )
-            stack.processes.append(process)
-            stack.serve(process)
-            targets = {"plain": f"http://127.0.0.1:{plain_port}", "ours": stack.url}
-            runs = measure(targets, args, work)
+            with our_model_behind_the_edge(work, store_url) as stack:
+                targets = {"plain": f"http://127.0.0.1:{plain_port}", "ours": stack.url}
+                runs = measure(targets, args, work)
         finally:
-            stack.stop()
             stop_plain(plain)
     rows = table(runs)
     print_table(rows, args)

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks.bench_edge import body
+from benchmarks.stacks import our_model_behind_the_edge
 from mlproject.logstore import create_store_engine, tables
 from mlproject.logstore.contract import DROPPED_TOTAL
 from mlproject.logstore.drain import backlog, wait_drained
@@ -75,27 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         print("bench_sustained: wrk is not installed (apt-get install wrk); skipped")
         return
-    from tests.support.edge import save_model, start_edge, start_scoring
-
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         store_url = args.store or f"sqlite:///{work / 'predictions.db'}"
-        spool_root = work / "spool"
-        stack = start_edge(work / "edge")
-        try:
-            process = start_scoring(
-                save_model(work / "model"),
-                "1",
-                store_url,
-                work / "logs",
-                env={"IRIS_PREDICTION_LOGGING": "true", "IRIS_SPOOL_DIR": str(spool_root)},
-            )
-            stack.processes.append(process)
-            stack.serve(process)
+        with our_model_behind_the_edge(work, store_url) as stack:
             engine = create_store_engine(store_url)
-            result = _run(stack.url, engine, spool_folder(spool_root, store_url), args, work)
-        finally:
-            stack.stop()
+            spool = spool_folder(work / "spool", store_url)
+            result = _run(stack.url, engine, spool, args, work)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))

@@ -17,10 +17,7 @@ from .conftest import run_workers
 def test_migrations_create_exactly_the_schema_of_tables_py(store_url, store_engine_factory):
     engine = store_engine_factory(store_url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
-        )
-        assert compare_metadata(context, tables.metadata) == []
+        assert schema_differences(conn) == []
         inspector = sa.inspect(conn)
         assert set(inspector.get_table_names()) == {*tables.metadata.tables, VERSION_TABLE}
         uniques = inspector.get_unique_constraints("retrain_jobs")
@@ -50,49 +47,44 @@ def test_four_processes_migrating_a_fresh_database_at_once_all_succeed(
     engine = store_engine_factory(store_url, migrate=False)
     with engine.connect() as conn:
         assert current_revision(conn) == head_revision()
-        context = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
-        )
-        assert compare_metadata(context, tables.metadata) == []
+        assert schema_differences(conn) == []
+
+
+def schema_differences(conn) -> list:
+    """What alembic's autogenerate sees between the database and ``tables.metadata``."""
+    context = MigrationContext.configure(
+        conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
+    )
+    return compare_metadata(context, tables.metadata)
+
+
+def downgrade_then_upgrade(engine, revision: str, check_downgraded) -> None:
+    """Downgrade to ``revision``, run ``check_downgraded(conn)``, upgrade to head, compare."""
+    from alembic import command
+
+    from mlproject.logstore.schema import alembic_config
+
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), revision)
+    with engine.connect() as conn:
+        assert current_revision(conn) == revision
+        check_downgraded(sa.inspect(conn))
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        assert schema_differences(conn) == []
 
 
 def test_revision_0002_downgrades_to_0001_and_upgrades_again(store_url, store_engine_factory):
-    from alembic import command
+    def downgraded(inspector):
+        assert "spool_offsets" not in inspector.get_table_names()
 
-    from mlproject.logstore.schema import alembic_config
-
-    engine = store_engine_factory(store_url)
-    with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0001")
-    with engine.connect() as conn:
-        assert current_revision(conn) == "0001"
-        assert "spool_offsets" not in sa.inspect(conn).get_table_names()
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
-        )
-        assert compare_metadata(context, tables.metadata) == []
+    downgrade_then_upgrade(store_engine_factory(store_url), "0001", downgraded)
 
 
 def test_revision_0003_downgrades_to_0002_and_upgrades_again(store_url, store_engine_factory):
-    from alembic import command
+    def downgraded(inspector):
+        assert "shadow_predictions" not in inspector.get_table_names()
+        assert "role" not in {c["name"] for c in inspector.get_columns("predictions")}
 
-    from mlproject.logstore.schema import alembic_config
-
-    engine = store_engine_factory(store_url)
-    with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0002")
-    with engine.connect() as conn:
-        assert current_revision(conn) == "0002"
-        names = sa.inspect(conn).get_table_names()
-        assert "shadow_predictions" not in names
-        assert "role" not in {c["name"] for c in sa.inspect(conn).get_columns("predictions")}
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE, "compare_type": True}
-        )
-        assert compare_metadata(context, tables.metadata) == []
+    downgrade_then_upgrade(store_engine_factory(store_url), "0002", downgraded)
