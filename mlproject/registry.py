@@ -6,9 +6,10 @@ import logging
 import warnings
 from dataclasses import dataclass
 
-import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+
+from mlproject.registry_reader import RegistryReader
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +27,10 @@ class Champion:
 def version_for_run(tracking_uri: str, name: str, run_id: str) -> str | None:
     """The newest registered version of ``name`` logged by ``run_id``, or None.
 
-    Over HTTP this is one bounded request (5 s), not MLflow's retrying client, so a
+    One bounded request (5 s) through RegistryReader, not MLflow's retrying client, so a
     scoring server whose tracking server is down still starts promptly.
     """
-    query = f"name='{_quote(name)}' and run_id='{_quote(run_id)}'"
-    if tracking_uri.startswith(("http://", "https://")):
-        response = requests.get(
-            f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/model-versions/search",
-            params={"filter": query},
-            timeout=5,
-        )
-        response.raise_for_status()
-        versions = [item["version"] for item in response.json().get("model_versions", [])]
-    else:
-        versions = [mv.version for mv in MlflowClient(tracking_uri).search_model_versions(query)]
-    return str(max(versions, key=int)) if versions else None
+    return RegistryReader(tracking_uri, timeout=5).newest_version_for_run(name, run_id)
 
 
 def current_champion(client: MlflowClient, name: str, alias: str) -> Champion | None:
@@ -77,10 +67,6 @@ def record_decision(
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     client.update_model_version(name, version, description=description)
-
-
-def _quote(value: str) -> str:
-    return value.replace("'", "\\'")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,13 +11,11 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import requests
-
 from mlproject.config import Settings
+from mlproject.registry_reader import RegistryReader, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +67,17 @@ class LineageSource:
 
     def _ask(self, name: str, version: str, run_id: str | None) -> Lineage:
         uri = self._settings.tracking_uri
+        reader = RegistryReader(uri, timeout=TIMEOUT_SECONDS)
         try:
-            if uri.startswith(("http://", "https://")):
-                tags, params, run_id, experiment_id = _ask_http(uri, name, version, run_id)
-            else:
-                tags, params, run_id, experiment_id = _ask_client(uri, name, version, run_id)
-        except Exception as exc:  # noqa: BLE001 - the registry is optional for the page
-            logger.info("lineage lookup failed: %s: %s", exc.__class__.__name__, exc)
+            found = reader.version(name, version)
+            run_id = (found.run_id if found else None) or run_id
+            run = reader.run(run_id) if run_id else None
+        except RegistryUnavailable as exc:  # the registry is optional for the page
+            logger.info("lineage lookup failed: %s", exc)
             return Lineage(registry="unreachable", run_id=run_id)
+        tags = found.tags if found else {}
+        params = run.params if run else {}
+        experiment_id = run.experiment_id if run else None
         ui = ui_base(uri)
         run_url = None
         if ui and run_id:
@@ -111,47 +112,3 @@ def ui_base(tracking_uri: str) -> str | None:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-
-
-def _pairs(items: list[dict] | None) -> dict[str, str]:
-    return {item.get("key"): item.get("value") for item in items or [] if item.get("key")}
-
-
-def _ask_http(uri: str, name: str, version: str, run_id: str | None):
-    base = uri.rstrip("/")
-    response = requests.get(
-        f"{base}/api/2.0/mlflow/model-versions/get",
-        params={"name": name, "version": version},
-        timeout=TIMEOUT_SECONDS,
-    )
-    response.raise_for_status()
-    found = response.json().get("model_version") or {}
-    run_id = found.get("run_id") or run_id
-    params: dict[str, str] = {}
-    experiment_id = None
-    if run_id:
-        run = requests.get(
-            f"{base}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=TIMEOUT_SECONDS
-        )
-        if run.status_code == 200:
-            body = run.json().get("run") or {}
-            params = _pairs((body.get("data") or {}).get("params"))
-            experiment_id = (body.get("info") or {}).get("experiment_id")
-    return _pairs(found.get("tags")), params, run_id, experiment_id
-
-
-def _ask_client(uri: str, name: str, version: str, run_id: str | None):
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        raise FileNotFoundError("no tracking database")  # asking would create an empty one
-    from mlflow import MlflowClient  # heavy: only for local (file/sqlite) registries
-
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    found = client.get_model_version(name, version)
-    run_id = found.run_id or run_id
-    params: dict[str, str] = {}
-    experiment_id = None
-    if run_id:
-        run = client.get_run(run_id)
-        params = dict(run.data.params)
-        experiment_id = run.info.experiment_id
-    return dict(found.tags or {}), params, run_id, experiment_id

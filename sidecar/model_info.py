@@ -6,15 +6,14 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-import requests
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mlproject.config import Settings
 from mlproject.logstore import tables
+from mlproject.registry_reader import RegistryReader, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -98,39 +97,13 @@ def _from_store(conn: sa.Connection, name: str) -> ModelInService | None:
 
 def _from_registry(settings: Settings, version: str | None) -> dict[str, str | None]:
     """The alias's (or ``version``'s) version and run id, or {} when the registry can't say."""
-    uri = settings.tracking_uri
+    reader = RegistryReader(settings.tracking_uri, timeout=REGISTRY_TIMEOUT_SECONDS)
     try:
-        if uri.startswith(("http://", "https://")):
-            return _from_registry_http(uri.rstrip("/"), settings, version)
-        return _from_registry_client(uri, settings, version)
-    except Exception as exc:  # noqa: BLE001 - the registry is optional here, never fatal
-        logger.info("model registry lookup failed: %s: %s", exc.__class__.__name__, exc)
+        if version is None:
+            found = reader.version_by_alias(settings.model_name, settings.model_alias)
+        else:
+            found = reader.version(settings.model_name, version)
+    except RegistryUnavailable as exc:  # the registry is optional here, never fatal
+        logger.info("model registry lookup failed: %s", exc)
         return {}
-
-
-def _from_registry_http(uri: str, settings: Settings, version: str | None) -> dict:
-    if version is None:
-        url = f"{uri}/api/2.0/mlflow/registered-models/alias"
-        params = {"name": settings.model_name, "alias": settings.model_alias}
-    else:
-        url = f"{uri}/api/2.0/mlflow/model-versions/get"
-        params = {"name": settings.model_name, "version": version}
-    response = requests.get(url, params=params, timeout=REGISTRY_TIMEOUT_SECONDS)
-    if response.status_code != 200:
-        return {}
-    found = response.json().get("model_version") or {}
-    version = found.get("version")
-    return {"version": None if version is None else str(version), "run_id": found.get("run_id")}
-
-
-def _from_registry_client(uri: str, settings: Settings, version: str | None) -> dict:
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        return {}  # asking would create an empty tracking database as a side effect
-    from mlflow import MlflowClient  # heavy: only for local (file/sqlite) registries
-
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    if version is None:
-        found = client.get_model_version_by_alias(settings.model_name, settings.model_alias)
-    else:
-        found = client.get_model_version(settings.model_name, version)
-    return {"version": str(found.version), "run_id": found.run_id}
+    return {"version": found.version, "run_id": found.run_id} if found else {}

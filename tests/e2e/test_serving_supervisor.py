@@ -35,7 +35,7 @@ from tests.support.processes import (
     start_process,
     wait_for_http,
 )
-from tests.support.stack import sqlite_tracking_uri, train
+from tests.support.stack import sqlite_tracking_uri, start_tracking_server, train
 
 pytestmark = pytest.mark.slow
 
@@ -539,18 +539,8 @@ def _lost_with_the_process(load: Load, died_at: float, within: float = 1.5) -> l
 
 
 def _start_tracking_server(registry, tmp_path) -> Server:
-    port = free_port()
-    log_path = tmp_path / "tracking.log"
-    process = start_process(
-        [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--backend-store-uri", registry["tracking_uri"], "--workers", "1"],
-        log_path=log_path,
-        env=base_env(),
-        cwd=registry["workdir"],
-    )
-    server = Server(process=process, port=port, log_path=log_path)
-    wait_for_http(f"{server.url}/health", timeout=120, process=process, log_path=log_path)
-    return server
+    del tmp_path  # the server logs beside its store
+    return start_tracking_server(registry["tracking_uri"], registry["workdir"])
 
 
 def _children(pid: int) -> set[int]:

@@ -135,3 +135,19 @@ def start_sidecar(
         server.stop()
         raise
     return server
+
+
+def start_tracking_server(tracking_uri: str, workdir: Path) -> Server:
+    """``mlflow server`` on a free port over ``tracking_uri``, once /health answers."""
+    port = free_port()
+    log_path = workdir / "tracking.log"
+    process = start_process(
+        [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--backend-store-uri", tracking_uri, "--workers", "1"],
+        log_path=log_path,
+        env=base_env(),
+        cwd=workdir,
+    )
+    server = Server(process=process, port=port, log_path=log_path)
+    wait_for_http(f"{server.url}/health", timeout=120, process=process, log_path=log_path)
+    return server
