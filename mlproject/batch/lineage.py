@@ -6,7 +6,9 @@ output folder, the row counts and the speed. Batch predictions never go row by r
 the online prediction log: the Parquet output is the record of each row.
 
 Under ``mlflow run . -e batch_score`` the run MLflow made (``MLFLOW_RUN_ID``) is used;
-otherwise the job starts one in its experiment (default ``iris-batch-scoring``).
+otherwise the job starts one in its experiment (default ``iris-batch-scoring``). MLflow
+logs the entry point's parameters there (``input_path``, ``model_uri``...) as given, so the
+job's own keys differ (``input_file``, ``model_uri_pinned``...): a param is written once.
 """
 
 from __future__ import annotations
@@ -91,12 +93,12 @@ def lineage_run(settings: BatchSettings, model: ResolvedModel, digest: str) -> I
             {
                 "model_name": model.name,
                 "model_version": model.version,
-                "model_uri": model.uri,
-                "requested_model_uri": settings.model_uri,
-                "input_path": settings.input_path,
+                "model_uri_pinned": model.uri,
+                "model_uri_requested": settings.model_uri,
+                "input_file": settings.input_path,
                 "input_format": settings.input_format,
                 "input_digest": digest or "not computed (not a local path)",
-                "output_path": settings.output_dir,
+                "output_folder": settings.output_dir,
                 "spark_master": settings.master or "default",
                 "rows_per_batch": settings.rows_per_batch,
             }
