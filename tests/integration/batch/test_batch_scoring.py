@@ -18,7 +18,7 @@ from mlproject.config import CLASSES, FEATURES
 from mlproject.data import file_digest
 from mlproject.errors import InvalidInputError
 from mlproject.validation import validate_features
-from tests.integration.batch.conftest import batch_cli, mlflow_run_batch, run_job, summary_of
+from tests.support.batch import batch_cli, mlflow_run_batch, run_job, summary_of
 from tests.support.processes import REPO_ROOT
 
 pytestmark = pytest.mark.slow
