@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
@@ -20,7 +21,7 @@ from pyspark.errors import AnalysisException
 from mlproject.batch import job, lineage
 from mlproject.batch.checks import MissingFeatureError
 from mlproject.batch.reading import input_digest
-from mlproject.batch.settings import parse_args
+from mlproject.batch.settings import BatchSettings, parse_args
 from mlproject.config import Settings
 
 
@@ -30,10 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     mlflow.set_tracking_uri(settings.tracking_uri)
     try:
+        _check_local_paths(settings)
+        digest = input_digest(settings.input_path)
         model = lineage.resolve_model(
             settings.model_uri, MlflowClient(settings.tracking_uri), Settings.from_env().model_name
         )
-        digest = input_digest(settings.input_path)
     except (MlflowException, ValueError, OSError) as exc:
         print(f"batch scoring cannot start: {exc}", file=sys.stderr)
         return 2
@@ -62,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(summary))
     return 0
+
+
+def _check_local_paths(settings: BatchSettings) -> None:
+    """Refuse a missing local input or an existing output before Spark starts (seconds)."""
+    if "://" not in settings.input_path and not Path(settings.input_path).exists():
+        raise FileNotFoundError(f"no input at {settings.input_path}")
+    output = Path(settings.output_dir)
+    if "://" not in settings.output_dir and output.exists() and not settings.overwrite:
+        raise FileExistsError(f"{output} exists: choose a new folder or pass --overwrite true")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,14 @@ def test_a_path_model_uri_is_scored_as_given_and_recorded_unregistered():
 def test_rows_per_second_is_zero_for_no_time():
     assert JobCounts(10, 9, 1, 0.0).rows_per_second == 0.0
     assert JobCounts(10, 9, 1, 2.0).rows_per_second == 5.0
+
+
+def test_a_missing_input_or_an_existing_output_stops_the_job_before_spark(tmp_path, capsys):
+    from mlproject.batch.__main__ import main
+
+    rows = tmp_path / "rows.csv"
+    assert main(["--input", str(rows), "--output", str(tmp_path / "out")]) == 2
+    assert "no input at" in capsys.readouterr().err
+    rows.write_text("sepal_length\n1\n")
+    assert main(["--input", str(rows), "--output", str(tmp_path)]) == 2
+    assert "--overwrite true" in capsys.readouterr().err
