@@ -6,7 +6,8 @@ Modules, one job each:
   settings   BatchSettings: the job's options, read once from the command line and env
   reading    open the input (CSV or Parquet) and its SHA-256 digest
   checks     the pyfunc's validation rules as Spark expressions, row by row
-  job        the Spark session, the numbering, scoring with mlflow.pyfunc.spark_udf, writing
+  numbering  each row's position in its file, for the errors output and the predictions
+  job        the Spark session, scoring with mlflow.pyfunc.spark_udf, writing both outputs
   lineage    the one MLflow run that records what was scored, by which version, from what
   __main__   the CLI (also what the MLproject entry point ``batch_score`` runs)
 
