@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install up test fuzz train serve sidecar lint bench clean deploy lock
+.PHONY: install up test fuzz train serve sidecar batch lint bench clean deploy lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ serve: $(STAMP)
 
 sidecar: $(STAMP)
 	bash scripts/run-sidecar.sh
+
+# Batch scoring on Spark local[*] (needs Java 17+): make batch INPUT=rows.csv OUTPUT=.run/batch/out
+# [MODEL_URI=models:/iris-classifier/3] [OVERWRITE=true]. See docs/BATCH.md.
+INPUT ?= data/iris.csv
+OUTPUT ?= .run/batch/out
+MODEL_URI ?=
+OVERWRITE ?= false
+batch: $(STAMP)
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000} $(BIN)/python -m mlproject.batch \
+		--input '$(INPUT)' --output '$(OUTPUT)' --model-uri '$(MODEL_URI)' --master 'local[*]' \
+		--overwrite $(OVERWRITE)
 
 # Static checks; .ci/run runs them before the suite. Compose renders with throwaway
 # values for the secrets it requires (it checks the file, not a deployment).

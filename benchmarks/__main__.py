@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, one after the other, each comparing within its own run."""
 
 from benchmarks import (
+    bench_batch,
     bench_edge,
     bench_log_writer,
     bench_request_path,
@@ -15,6 +16,7 @@ MODULES = (
     bench_scoring,
     bench_edge,
     bench_serving,
+    bench_batch,
     bench_sustained,  # 10 minutes of full load
 )
 for module in MODULES:

@@ -12,8 +12,10 @@ from tests.support.processes import REPO_ROOT
 
 
 def _pyproject_requirements() -> dict[str, Requirement]:
+    """The runtime dependencies plus the ``batch`` extra (conda.yaml serves every entry point)."""
     data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    return {Requirement(r).name.lower(): Requirement(r) for r in data["project"]["dependencies"]}
+    listed = [*data["project"]["dependencies"], *data["project"]["optional-dependencies"]["batch"]]
+    return {Requirement(r).name.lower(): Requirement(r) for r in listed}
 
 
 def _conda() -> dict:
@@ -50,3 +52,22 @@ def test_the_mlproject_defaults_parse_as_cli_options():
     options = parse_args(argv)
     assert options.seed == 42 and options.cv_folds == 5 and options.register is True
     assert options.summary_path is None
+
+
+def test_mlproject_declares_batch_score_with_a_parameter_for_every_cli_option():
+    from mlproject.batch.settings import parse_args as parse_batch_args
+
+    project = yaml.safe_load((REPO_ROOT / "MLproject").read_text())
+    entry = project["entry_points"]["batch_score"]
+    assert entry["command"].startswith("python -m mlproject.batch")
+    flags = {"input_path": "--input", "output_path": "--output"}
+    given = {"input_path": "rows.csv", "output_path": "out"}
+    argv = []
+    for name, spec in entry["parameters"].items():
+        flag = flags.get(name, "--" + name.replace("_", "-"))
+        assert f"{flag} {{{name}}}" in entry["command"], name
+        argv += [flag, given.get(name) or str(spec["default"])]
+    settings = parse_batch_args(argv, environ={})
+    assert settings.model_uri == "models:/iris-classifier@champion"
+    assert settings.input_format == "csv" and settings.master == "local[*]"
+    assert settings.overwrite is False
