@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from mlproject.logstore.contract import CHAMPION
 from serving.artifacts import download_version
 from serving.scoring import ScoringProcess, start_scoring_process
 from serving.settings import ServingSettings
@@ -22,21 +23,30 @@ class Launcher:
     def __init__(self, settings: ServingSettings, stop: threading.Event) -> None:
         self.settings = settings
         self.stop_event = stop
+        # The champion and a challenger may start the same version at once (from two
+        # threads): one downloads, the other reuses the download.
+        self._download = threading.Lock()
 
     def start_checked(
-        self, version: str, count: int, tick: Callable[[], None] | None = None
+        self,
+        version: str,
+        count: int,
+        tick: Callable[[], None] | None = None,
+        role: str = CHAMPION,
     ) -> list[ScoringProcess]:
         """``count`` processes of ``version``, each past /ping and the smoke prediction.
 
-        ``tick`` runs while they start (the supervisor watches what serves meanwhile).
+        ``tick`` runs while they start (the supervisor watches what serves meanwhile);
+        ``role`` (champion or challenger) is what the processes log with each prediction.
 
         Raises:
             Exception: download, start, NotReady or SmokeTestFailed; nothing is left running.
         """
         settings = self.settings
-        path = download_version(
-            settings.tracking_uri, settings.model_name, version, settings.run_dir
-        )
+        with self._download:
+            path = download_version(
+                settings.tracking_uri, settings.model_name, version, settings.run_dir
+            )
         processes = [
             start_scoring_process(
                 path,
@@ -52,6 +62,7 @@ class Launcher:
                     # The supervisor's own shipper loads this spool (see shipper_companion).
                     "IRIS_SPOOL_DIR": str(settings.spool_root),
                     "IRIS_LOG_SHIPPER": "external",
+                    "IRIS_MODEL_ROLE": role,
                 },
             )
             for _ in range(count)
