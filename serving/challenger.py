@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from mlproject.logstore.contract import (
     CANARY_PERCENT_TAG,
@@ -47,23 +48,27 @@ logger = logging.getLogger(__name__)
 
 
 class _Start:
-    """A challenger's processes being started and checked in a thread of their own."""
+    """A challenger's processes being started and checked on the challenger's own thread.
 
-    def __init__(self, launcher: Launcher, version: str, count: int) -> None:
+    That thread lives as long as the supervisor: children get PR_SET_PDEATHSIG when the
+    *thread* that started them ends, so a thread per start would kill its processes.
+    """
+
+    def __init__(self, worker: ThreadPoolExecutor, launcher: Launcher, version: str) -> None:
         self.launcher = launcher
         self.version = version
-        self.count = count
         self.started = time.monotonic()
         self.processes: list[ScoringProcess] | None = None
         self.error: BaseException | None = None
         self._abandoned = False
         self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, name=f"challenger-v{version}")
-        self.thread.start()
+        self.future = worker.submit(self._run)
 
     def _run(self) -> None:
         try:
-            processes = self.launcher.start_checked(self.version, self.count, role=CHALLENGER)
+            processes = self.launcher.start_checked(
+                self.version, self.launcher.settings.processes, role=CHALLENGER
+            )
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor's thread
             self.error = exc
             return
@@ -74,7 +79,7 @@ class _Start:
         self.launcher.stop(processes)
 
     def done(self) -> bool:
-        return not self.thread.is_alive()
+        return self.future.done()
 
     def abandon(self) -> None:
         """Not wanted any more: its processes are stopped, now or when they are up."""
@@ -107,6 +112,7 @@ class Challenger:
         self._starting: _Start | None = None
         self._refused: str | None = None  # not retried until the alias moves
         self._warn_once = WarnOnce()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="challenger-start")
 
     def state(self) -> dict | None:
         """state.json's ``challenger`` entry."""
@@ -138,7 +144,7 @@ class Challenger:
             self._starting = None
         if wanted and not self.deployment and not self._starting and wanted != self._refused:
             logger.info("@%s is version %s: starting it", CHALLENGER, wanted)
-            self._starting = _Start(self.launcher, wanted, len(self.edge.canary_slots))
+            self._starting = _Start(self._worker, self.launcher, wanted)
         if view.percent != self.percent:
             logger.info("canary share %d%% -> %d%%", self.percent, view.percent)
             self.percent = view.percent
@@ -239,8 +245,8 @@ class Challenger:
         """On shutdown: abandon a start, stop the probes; return the processes to stop."""
         if self._starting is not None:
             self._starting.abandon()
-            self._starting.thread.join()
             self._starting = None
+        self._worker.shutdown(wait=True)
         deployment, self.deployment = self.deployment, None
         if deployment is None:
             return []
