@@ -1,6 +1,6 @@
 """The challenger on real processes: ``@challenger`` set as the UI does, canary weights at HAProxy.
 
-One trained version (v1, the champion), a registered copy of it (v2, the challenger: same
+One fitted version (v1, the champion), a registered copy of it (v2, the challenger: same
 answers, another ``model_version``) and a copy whose estimator is broken (v3). Each test
 starts its own supervisor with its own SQLite log store.
 """
@@ -30,12 +30,13 @@ from mlproject.logstore.contract import (
 )
 from tests.support.edge import SPLIT_BODY, require_haproxy
 from tests.support.load import Load
-from tests.support.stack import sqlite_tracking_uri, train
+from tests.support.stack import sqlite_tracking_uri
 from tests.support.supervisor import (
     MODEL,
     alive,
     read_state,
     register_copy,
+    register_fitted,
     start_supervisor,
     wait_for,
 )
@@ -49,11 +50,11 @@ SAMPLE = 2000
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    """v1 trained and @champion; v2 a copy of it; v3 a copy with a broken estimator."""
+    """v1 fitted and registered; v2 a copy of it; v3 a copy with a broken estimator."""
     require_haproxy()
     workdir = tmp_path_factory.mktemp("challenger-registry")
     tracking_uri = sqlite_tracking_uri(workdir)
-    train(tracking_uri, workdir, "--candidates", "logistic_regression")
+    assert register_fitted(tracking_uri, workdir) == "1"
     copy = register_copy(tracking_uri, workdir, "1")
     broken = register_copy(tracking_uri, workdir, "1", broken=True)
     assert (copy, broken) == ("2", "3")
@@ -77,10 +78,17 @@ def client(registry):
 
 
 @pytest.fixture
-def supervisor(registry, client, tmp_path):
-    server = start_supervisor(registry["tracking_uri"], tmp_path, 0, poll=POLL)
-    yield server
-    server.stop()
+def start(registry, client, tmp_path):
+    """Start a supervisor (its processes are stopped after the test)."""
+    started = []
+
+    def _start():
+        started.append(start_supervisor(registry["tracking_uri"], tmp_path, 0, poll=POLL))
+        return started[-1]
+
+    yield _start
+    for server in started:
+        server.stop()
 
 
 def _challenger(server) -> dict:
@@ -125,12 +133,13 @@ def _logged_roles(store_url: str, answered: int) -> Counter:
 
 
 def test_a_challenger_takes_its_canary_share_sticks_by_route_key_and_leaves_cleanly(
-    client, supervisor
+    client, start
 ):
+    # A broken challenger is refused while the champion starts beside it, and serves on.
+    client.set_registered_model_alias(MODEL, CHALLENGER, "3")
+    supervisor = start()
     answered = Counter()
     with Load(supervisor.url, threads=2) as load:
-        # A broken challenger is refused; the champion serves on.
-        client.set_registered_model_alias(MODEL, CHALLENGER, "3")
         wait_for(lambda: _challenger(supervisor).get("refused") == "3", START_DEADLINE, "refusal")
         # Moving the alias to a good version starts it in the canary slots, with no share.
         client.set_registered_model_alias(MODEL, CHALLENGER, "2")
@@ -186,10 +195,11 @@ def test_a_challenger_takes_its_canary_share_sticks_by_route_key_and_leaves_clea
 
 
 def test_promoting_the_challenger_ends_the_trial_and_the_champion_slots_serve_it(
-    client, supervisor
+    client, start
 ):
     client.set_registered_model_tag(MODEL, CANARY_PERCENT_TAG, "20")
     client.set_registered_model_alias(MODEL, CHALLENGER, "2")
+    supervisor = start()
     wait_for(lambda: _challenger(supervisor).get("version") == "2", START_DEADLINE, "v2")
     pids = [p["pid"] for p in _challenger(supervisor)["processes"]]
     with Load(supervisor.url, threads=2) as load:

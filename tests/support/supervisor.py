@@ -111,6 +111,24 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def register_fitted(tracking_uri: str, workdir: Path) -> str:
+    """A new version of MODEL: a pipeline fitted in-process and saved as the project's pyfunc.
+
+    Seconds instead of a training run, for tests that need registered versions, not a
+    search; the supervisor tells the served version its number (IRIS_MODEL_VERSION).
+    """
+    from tests.support.edge import save_model
+
+    folder = save_model(workdir / f"fitted-{time.monotonic_ns()}")
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        with mlflow.start_run(run_name="fitted") as run:
+            mlflow.log_artifacts(str(folder), "model")
+        return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL).version)
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
 def register_copy(
     tracking_uri: str, workdir: Path, source_version: str, *, broken: bool = False
 ) -> str:
