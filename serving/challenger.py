@@ -22,7 +22,6 @@ restarted"); until then its slot weighs 0, so the champion takes its share.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,60 +33,16 @@ from mlproject.logstore.contract import (
     REFUSED,
 )
 from serving.canary import TrialView, WarnOnce
-from serving.deployment import Deployment, Member, challenger_state
+from serving.deployment import Deployment, challenger_state, new_members
 from serving.edge import Edge
 from serving.edge_config import CANARY
 from serving.history import History
-from serving.launch import Launcher
-from serving.liveness import Liveness
+from serving.launch import BackgroundStart, Launcher
 from serving.runtime_api import RuntimeApiError
 from serving.scoring import ScoringProcess
 from serving.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
-
-
-class _Start:
-    """A challenger's processes being started and checked on the challenger's own thread.
-
-    That thread lives as long as the supervisor: children get PR_SET_PDEATHSIG when the
-    *thread* that started them ends, so a thread per start would kill its processes.
-    """
-
-    def __init__(self, worker: ThreadPoolExecutor, launcher: Launcher, version: str) -> None:
-        self.launcher = launcher
-        self.version = version
-        self.started = time.monotonic()
-        self.processes: list[ScoringProcess] | None = None
-        self.error: BaseException | None = None
-        self._abandoned = False
-        self._lock = threading.Lock()
-        self.future = worker.submit(self._run)
-
-    def _run(self) -> None:
-        try:
-            processes = self.launcher.start_checked(
-                self.version, self.launcher.settings.processes, role=CHALLENGER
-            )
-        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor's thread
-            self.error = exc
-            return
-        with self._lock:
-            if not self._abandoned:
-                self.processes = processes
-                return
-        self.launcher.stop(processes)
-
-    def done(self) -> bool:
-        return self.future.done()
-
-    def abandon(self) -> None:
-        """Not wanted any more: its processes are stopped, now or when they are up."""
-        with self._lock:
-            self._abandoned = True
-            processes, self.processes = self.processes, None
-        if processes:
-            self.launcher.stop_later(processes, f"abandon-challenger-v{self.version}")
 
 
 class Challenger:
@@ -109,7 +64,7 @@ class Challenger:
         self.deployment: Deployment | None = None
         self.percent = 0
         self.warning: str | None = None
-        self._starting: _Start | None = None
+        self._starting: BackgroundStart | None = None
         self._refused: str | None = None  # not retried until the alias moves
         self._warn_once = WarnOnce()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="challenger-start")
@@ -144,7 +99,7 @@ class Challenger:
             self._starting = None
         if wanted and not self.deployment and not self._starting and wanted != self._refused:
             logger.info("@%s is version %s: starting it", CHALLENGER, wanted)
-            self._starting = _Start(self._worker, self.launcher, wanted)
+            self._starting = BackgroundStart(self._worker, self.launcher, wanted, CHALLENGER)
         if view.percent != self.percent:
             logger.info("canary share %d%% -> %d%%", self.percent, view.percent)
             self.percent = view.percent
@@ -186,7 +141,7 @@ class Challenger:
         if self.upkeep.watch(self.deployment):
             self._share()
 
-    def _admit(self, champion: str | None, start: _Start) -> None:
+    def _admit(self, champion: str | None, start: BackgroundStart) -> None:
         processes, version = start.processes or [], start.version
         slots = self.edge.canary_slots
         try:
@@ -198,7 +153,7 @@ class Challenger:
             logger.error("could not give the canary slots to version %s: %s", version, exc)
             self.launcher.stop_later(processes, f"unplaced-challenger-v{version}")
             return
-        members = [Member(s, p, Liveness(p.url)) for s, p in zip(slots, processes, strict=True)]
+        members = new_members(slots, processes)
         self.deployment = Deployment(version, CANARY, members, role=CHALLENGER)
         elapsed = time.monotonic() - start.started
         self.history.record(

@@ -40,6 +40,11 @@ class Deployment:
         return [m.slot for m in self.members if not m.down]
 
 
+def new_members(slots: list[str], processes: list[ScoringProcess]) -> list[Member]:
+    """One member per (slot, process), each with its /ping probe started."""
+    return [Member(s, p, Liveness(p.url)) for s, p in zip(slots, processes, strict=True)]
+
+
 def serving_state(deployment: Deployment | None) -> dict:
     """The state.json fields describing ``deployment`` (the first live process as pid/port)."""
     if deployment is None:

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from mlproject.logstore.contract import CHAMPION
 from serving.artifacts import download_version
@@ -96,3 +97,50 @@ class Launcher:
         thread = threading.Thread(target=self.stop, args=(processes,), name=name)
         thread.start()
         return thread
+
+
+class BackgroundStart:
+    """``start_checked`` on ``worker``, a thread that lives as long as the supervisor.
+
+    Used for the challenger, whose start must not hold up the champion. The thread must
+    outlive the processes: children get PR_SET_PDEATHSIG when the *thread* that started
+    them ends, so a thread per start would kill what it started.
+    """
+
+    def __init__(
+        self, worker: ThreadPoolExecutor, launcher: Launcher, version: str, role: str
+    ) -> None:
+        self.launcher = launcher
+        self.version = version
+        self.role = role
+        self.started = time.monotonic()
+        self.processes: list[ScoringProcess] | None = None
+        self.error: BaseException | None = None
+        self._abandoned = False
+        self._lock = threading.Lock()
+        self.future = worker.submit(self._run)
+
+    def _run(self) -> None:
+        try:
+            processes = self.launcher.start_checked(
+                self.version, self.launcher.settings.processes, role=self.role
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor's thread
+            self.error = exc
+            return
+        with self._lock:
+            if not self._abandoned:
+                self.processes = processes
+                return
+        self.launcher.stop(processes)
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def abandon(self) -> None:
+        """Not wanted any more: its processes are stopped, now or when they are up."""
+        with self._lock:
+            self._abandoned = True
+            processes, self.processes = self.processes, None
+        if processes:
+            self.launcher.stop_later(processes, f"abandon-{self.role}-v{self.version}")

@@ -26,11 +26,10 @@ from mlproject.logstore.contract import REFUSED, SWITCHED
 from serving import canary, promotion
 from serving.challenger import Challenger
 from serving.children import Companions, CompanionSpec
-from serving.deployment import Deployment, Member, serving_state
+from serving.deployment import Deployment, new_members, serving_state
 from serving.edge import Edge
 from serving.history import History
 from serving.launch import Launcher
-from serving.liveness import Liveness
 from serving.runtime_api import RuntimeApiError
 from serving.settings import ServingSettings
 from serving.upkeep import Upkeep
@@ -104,42 +103,32 @@ class Supervisor:
         self.upkeep.watch(self.current)
         self.challenger.watch()
 
-    def _publish(self) -> None:
-        """Rewrite state.json's process lists (champion and challenger)."""
-        self.history.update_state(**serving_state(self.current), challenger=self.challenger.state())
+    def _publish(self, **changes) -> None:
+        """Rewrite state.json: ``changes``, and the champion's and challenger's processes."""
+        challenger = self.challenger.state()
+        self.history.update_state(**changes, **serving_state(self.current), challenger=challenger)
 
     def poll_once(self) -> None:
-        """Read the registry, mirror alias/stage, and move to the promoted version if new."""
-        name, follow = self.settings.model_name, self.settings.follow
+        """Read the registry, mirror alias/stage, move to the promoted version if new, and
+        move the challenger (alias and canary share) to match."""
+        name = self.settings.model_name
         try:
-            view = promotion.read_registry(self.client, name, follow)
-        except promotion.RegistryUnavailable as exc:
+            decision, mirrored, mirror_failed = self.reconciler.poll(self.client, name)
+            trial = canary.read_trial(self.client, name)
+        except (promotion.RegistryUnavailable, canary.TrialUnavailable) as exc:
             self._registry_unavailable(exc)
             return
-        decision = self.reconciler.decide(view)
-        mirrored = ""
-        try:
-            mirrored = promotion.mirror(self.client, name, follow, decision)
-        except promotion.RegistryUnavailable as exc:
-            # Serving still follows the gesture; the mirror is tried again next poll.
-            self.reconciler.remember(view, decision, mirrored=False)
-            self._registry_unavailable(exc)
-        else:
-            self.reconciler.remember(view, decision, mirrored=True)
-            if self._registry_error is not None:
-                logger.info("registry reachable again")
-                self._registry_error = None
+        if mirror_failed is not None:
+            self._registry_unavailable(mirror_failed)
+        elif self._registry_error is not None:
+            logger.info("registry reachable again")
+            self._registry_error = None
         wanted = decision.version
         if wanted != self._refused:
             self._refused = None
         serving = self.current.version if self.current else None
         if wanted is not None and wanted != serving and wanted != self._refused:
             self.switch_to(wanted, decision.gesture + (f"; {mirrored}" if mirrored else ""))
-        try:
-            trial = canary.read_trial(self.client, name)
-        except canary.TrialUnavailable as exc:
-            self._registry_unavailable(exc)
-            return
         self.challenger.follow(trial, wanted)
 
     def _registry_unavailable(self, exc: Exception) -> None:
@@ -178,16 +167,12 @@ class Supervisor:
             self.history.update_state(switching=None)
             self.launcher.stop(processes)
             return
-        members = [
-            Member(slot, process, Liveness(process.url))
-            for slot, process in zip(slots, processes, strict=True)
-        ]
+        members = new_members(slots, processes)
         self.current = Deployment(version, colour, members)
         elapsed = time.monotonic() - started
         crashed = [m for m in (old.members if old else []) if m.down]
         note = "".join(f"; {m.down} (noticed during the switch)" for m in crashed)
-        self.history.update_state(switching=None)
-        self._publish()
+        self._publish(switching=None)
         self.history.record(
             from_version,
             version,
@@ -248,8 +233,6 @@ class Supervisor:
             haproxy_pid=self.haproxy.pid, edge_restarts=self.history.state.edge_restarts + 1
         )
 
-    # ------------------------------------------------------------------ stop
-
     def shutdown(self) -> None:
         """Stop in order: HAProxy (requests in flight finish), scoring, then companions."""
         if self.haproxy is not None:
@@ -264,5 +247,4 @@ class Supervisor:
         self.launcher.stop(processes)
         self.upkeep.join()
         self.companions.stop()
-        self.history.update_state(haproxy_pid=None)
-        self._publish()
+        self._publish(haproxy_pid=None)
