@@ -132,9 +132,7 @@ def _logged_roles(store_url: str, answered: int) -> Counter:
         engine.dispose()
 
 
-def test_a_challenger_takes_its_canary_share_sticks_by_route_key_and_leaves_cleanly(
-    client, start
-):
+def test_a_challenger_takes_its_canary_share_sticks_by_route_key_and_leaves_cleanly(client, start):
     # A broken challenger is refused while the champion starts beside it, and serves on.
     client.set_registered_model_alias(MODEL, CHALLENGER, "3")
     supervisor = start()
@@ -194,9 +192,7 @@ def test_a_challenger_takes_its_canary_share_sticks_by_route_key_and_leaves_clea
     )
 
 
-def test_promoting_the_challenger_ends_the_trial_and_the_champion_slots_serve_it(
-    client, start
-):
+def test_promoting_the_challenger_ends_the_trial_and_the_champion_slots_serve_it(client, start):
     client.set_registered_model_tag(MODEL, CANARY_PERCENT_TAG, "20")
     client.set_registered_model_alias(MODEL, CHALLENGER, "2")
     supervisor = start()
