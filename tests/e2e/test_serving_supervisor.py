@@ -7,21 +7,27 @@ free ports with its own log store, and drives it with concurrent keep-alive clie
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import threading
 import time
 import warnings
+from pathlib import Path
 
+import mlflow
 import pytest
 import requests
 import sqlalchemy as sa
 from mlflow import MlflowClient
 
 from mlproject.logstore import create_store_engine, read_counters, tables
+from serving.settings import SERVING_ENV_VARS
 from tests.support.edge import SPLIT_BODY, require_haproxy
 from tests.support.load import Load
 from tests.support.processes import (
+    REPO_ROOT,
     VENV_BIN,
     Server,
     base_env,
@@ -30,18 +36,10 @@ from tests.support.processes import (
     wait_for_http,
 )
 from tests.support.stack import sqlite_tracking_uri, train
-from tests.support.supervisor import (
-    MODEL,
-    Supervisor,
-    register_copy,
-)
-from tests.support.supervisor import alive as _alive
-from tests.support.supervisor import read_state as _state
-from tests.support.supervisor import start_supervisor as start_supervisor_process
-from tests.support.supervisor import wait_for as _wait_for
 
 pytestmark = pytest.mark.slow
 
+MODEL = "iris-classifier"
 POLL = 0.5
 # Promotion to first answer from the new version. The new process's start dominates
 # (3-4 s idle, 8-15 s when this 2-core machine runs other suites); docs/SERVING.md has
@@ -57,8 +55,26 @@ def registry(tmp_path_factory):
     tracking_uri = sqlite_tracking_uri(workdir)
     train(tracking_uri, workdir, "--candidates", "logistic_regression")
     train(tracking_uri, workdir, "--candidates", "logistic_regression")
-    broken = register_copy(tracking_uri, workdir, "1", broken=True)
+    broken = _register_broken_copy(tracking_uri, workdir, source_version="1")
     return {"tracking_uri": tracking_uri, "workdir": workdir, "broken": broken}
+
+
+def _register_broken_copy(tracking_uri: str, workdir: Path, source_version: str) -> str:
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        model = Path(
+            mlflow.artifacts.download_artifacts(
+                f"models:/{MODEL}/{source_version}", dst_path=str(workdir / "broken-src")
+            )
+        )
+        copy = workdir / "broken-model"
+        shutil.copytree(model, copy)
+        (copy / "artifacts" / "estimator.joblib").write_bytes(b"this is not a joblib pickle")
+        with mlflow.start_run(run_name="broken-copy") as run:
+            mlflow.log_artifacts(str(copy), "model")
+        return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL).version)
+    finally:
+        mlflow.set_tracking_uri(None)
 
 
 def _client(registry) -> MlflowClient:
@@ -126,26 +142,81 @@ class RegistryWatch:
             time.sleep(0.1)
 
 
+class Supervisor(Server):
+    store_url: str
+    run_dir: Path
+
+    def state(self) -> dict:
+        return json.loads((self.run_dir / "state.json").read_text())
+
+    def switches(self) -> list[dict]:
+        engine = create_store_engine(self.store_url)
+        try:
+            with engine.connect() as conn:
+                query = sa.select(tables.model_switches).order_by(tables.model_switches.c.seq)
+                return [dict(row._mapping) for row in conn.execute(query)]
+        finally:
+            engine.dispose()
+
+    def children(self) -> set[int]:
+        return _children(self.process.pid)
+
+
+def _state(server, key):
+    try:
+        return server.state().get(key)
+    except (OSError, ValueError):
+        return None
+
+
 @pytest.fixture
 def start_supervisor(registry, tmp_path):
     """Start ``python -m serving`` on free ports and wait until it serves; stop it after."""
     started: list[Supervisor] = []
 
     def _start(*args: str, env: dict | None = None, tracking_uri: str | None = None):
-        server = start_supervisor_process(
-            tracking_uri or registry["tracking_uri"],
-            tmp_path,
-            len(started),
-            *args,
-            poll=POLL,
-            env=env,
+        port = free_port()
+        environment = base_env(
+            {
+                "MLFLOW_TRACKING_URI": tracking_uri or registry["tracking_uri"],
+                "IRIS_LOG_STORE_URL": f"sqlite:///{tmp_path / 'predictions.db'}",
+                "PYTHONPATH": str(REPO_ROOT),
+            }
         )
+        for name in SERVING_ENV_VARS:
+            environment.pop(name, None)
+        environment.update(env or {})
+        run_dir = tmp_path / f"run-{len(started)}"
+        log_path = tmp_path / f"supervisor-{len(started)}.log"
+        process = start_process(
+            [str(VENV_BIN / "python"), "-m", "serving", "--port", str(port)]
+            + ["--metrics-port", str(free_port()), "--run-dir", str(run_dir)]
+            + ["--poll-seconds", str(POLL), *args],
+            log_path=log_path,
+            env=environment,
+            cwd=tmp_path,
+        )
+        server = Supervisor(process=process, port=port, log_path=log_path)
+        server.store_url = environment["IRIS_LOG_STORE_URL"]
+        server.run_dir = run_dir
         started.append(server)
+        wait_for_http(f"{server.url}/ping", timeout=180, process=process, log_path=log_path)
+        _wait_for(lambda: _state(server, "pid"), 10, "state.json to name the process")
         return server
 
     yield _start
     for server in started:
         server.stop()
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stale_answers(load: Load, sequence: list[str]) -> list:
@@ -476,3 +547,22 @@ def _start_tracking_server(registry, tmp_path) -> Server:
     server = Server(process=process, port=port, log_path=log_path)
     wait_for_http(f"{server.url}/health", timeout=120, process=process, log_path=log_path)
     return server
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # that thread ended while we looked
+        found.update(int(child) for child in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
