@@ -7,6 +7,8 @@ starts its own supervisor with its own SQLite log store.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -21,6 +23,7 @@ from scipy.stats import binom
 from mlproject.logstore import create_store_engine, tables
 from mlproject.logstore.contract import (
     CANARY_PERCENT_TAG,
+    CANARY_RESTARTED,
     CANARY_STARTED,
     CANARY_STOPPED,
     CHALLENGER,
@@ -192,12 +195,22 @@ def test_a_challenger_takes_its_canary_share_sticks_by_route_key_and_leaves_clea
     )
 
 
-def test_promoting_the_challenger_ends_the_trial_and_the_champion_slots_serve_it(client, start):
-    client.set_registered_model_tag(MODEL, CANARY_PERCENT_TAG, "20")
+def test_a_killed_challenger_is_restarted_and_promoting_it_ends_the_trial(client, start):
     client.set_registered_model_alias(MODEL, CHALLENGER, "2")
     supervisor = start()
     wait_for(lambda: _challenger(supervisor).get("version") == "2", START_DEADLINE, "v2")
+    [killed] = [p["pid"] for p in _challenger(supervisor)["processes"]]
+    os.kill(killed, signal.SIGKILL)
+    wait_for(
+        lambda: (
+            [p["pid"] for p in _challenger(supervisor).get("processes", [])] not in ([], [killed])
+        ),
+        START_DEADLINE,
+        "the challenger's replacement",
+    )
     pids = [p["pid"] for p in _challenger(supervisor)["processes"]]
+    client.set_registered_model_tag(MODEL, CANARY_PERCENT_TAG, "20")
+    wait_for(lambda: _challenger(supervisor).get("canary_percent") == 20, 10, "share 20")
     with Load(supervisor.url, threads=2) as load:
         load.wait_for_count(50)
         client.set_registered_model_alias(MODEL, "champion", "2")
@@ -209,5 +222,12 @@ def test_promoting_the_challenger_ends_the_trial_and_the_champion_slots_serve_it
     assert load.failures() == []
     assert {o.version for o in load.succeeded() if o.sent > moved} == {"2"}
     rows = supervisor.switches()
-    assert [r["outcome"] for r in rows[-3:]] == [CANARY_STARTED, SWITCHED, CANARY_STOPPED]
+    assert [r["outcome"] for r in rows[-4:]] == [
+        CANARY_STARTED,
+        CANARY_RESTARTED,
+        SWITCHED,
+        CANARY_STOPPED,
+    ]
+    assert f"pid {killed} of challenger version 2 exited" in rows[-3]["reason"]
+    assert (rows[-3]["from_version"], rows[-3]["to_version"]) == ("1", "2")
     assert "version 2 is the champion now" in rows[-1]["reason"]
