@@ -14,6 +14,9 @@ MAX_MEASUREMENT_CM = 100.0
 MAX_REQUEST_ID_CHARS = 200
 DURABILITY_MODES: tuple[str, ...] = ("buffered", "fsync")
 SHIPPER_MODES: tuple[str, ...] = ("auto", "external")
+# Who a scoring process answers for in a challenger trial (as in mlproject.logstore.contract,
+# which this module cannot import: the log store imports this module).
+MODEL_ROLES: tuple[str, ...] = ("champion", "challenger")
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -36,6 +39,8 @@ class Settings:
       IRIS_PREDICTION_LOGGING  "false" turns the pyfunc's logging off (used while
                                registering, so input-example checks are not traffic)
       IRIS_MODEL_VERSION       version the scoring process serves, when a supervisor knows it
+      IRIS_MODEL_ROLE          "champion" (default) or "challenger": the role the supervisor
+                               gave this scoring process, logged with each prediction
       IRIS_SMOKE_TOKEN         secret a supervisor's smoke prediction carries (param
                                ``smoke_token``) so it is answered but not logged as traffic
       IRIS_SPOOL_DIR           root of the on-disk prediction log spool (default .run/spool);
@@ -62,6 +67,7 @@ class Settings:
     scoring_url: str = "http://127.0.0.1:5001"
     prediction_logging: bool = True
     model_version: str | None = None
+    model_role: str = "champion"
     smoke_token: str | None = None
     spool_dir: str = ".run/spool"
     spool_max_bytes: int = 1 << 30
@@ -76,6 +82,8 @@ class Settings:
             raise ValueError(f"IRIS_LOG_DURABILITY must be one of {DURABILITY_MODES}")
         if self.log_shipper not in SHIPPER_MODES:
             raise ValueError(f"IRIS_LOG_SHIPPER must be one of {SHIPPER_MODES}")
+        if self.model_role not in MODEL_ROLES:
+            raise ValueError(f"IRIS_MODEL_ROLE must be one of {MODEL_ROLES}")
         if self.spool_max_bytes <= 0 or self.feedback_window_seconds <= 0:
             raise ValueError("IRIS_SPOOL_MAX_BYTES and IRIS_FEEDBACK_WINDOW must be positive")
         if self.retention_days < 0 or self.retention_rows < 0:
@@ -95,6 +103,7 @@ class Settings:
             scoring_url=(env.get("SCORING_URL") or default.scoring_url).rstrip("/"),
             prediction_logging=_flag(env.get("IRIS_PREDICTION_LOGGING"), True),
             model_version=env.get("IRIS_MODEL_VERSION") or None,
+            model_role=(env.get("IRIS_MODEL_ROLE") or default.model_role).strip().lower(),
             smoke_token=env.get("IRIS_SMOKE_TOKEN") or None,
             spool_dir=env.get("IRIS_SPOOL_DIR") or default.spool_dir,
             spool_max_bytes=int(env.get("IRIS_SPOOL_MAX_BYTES") or default.spool_max_bytes),
@@ -118,6 +127,7 @@ ENV_VARS: tuple[str, ...] = (
     "SCORING_URL",
     "IRIS_PREDICTION_LOGGING",
     "IRIS_MODEL_VERSION",
+    "IRIS_MODEL_ROLE",
     "IRIS_SMOKE_TOKEN",
     "IRIS_SPOOL_DIR",
     "IRIS_SPOOL_MAX_BYTES",

@@ -59,16 +59,19 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
         self._model_version = settings.model_version or _registered_version(
             settings, self._model_name, self._run_id
         )
+        # Set by the serving supervisor: a challenger's canary answers are logged as such.
+        self._role = settings.model_role
         self._ids = IdSource()
         self._smoke_token = settings.smoke_token
         self._spool = self._watch = None
         if settings.prediction_logging:
             self._spool, self._watch = _open_spool(settings, self._log_context())
         logger.info(
-            "loaded %s version %s (run %s); prediction log %s",
+            "loaded %s version %s (run %s) as %s; prediction log %s",
             self._model_name,
             self._model_version,
             self._run_id,
+            self._role,
             f"spooled to {self._spool.folder}" if self._spool else "off",
         )
 
@@ -133,6 +136,7 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
             "model_name": self._model_name,
             "model_version": self._model_version,
             "run_id": self._run_id,
+            "role": self._role,
             "classes": self._classes,
             "features": list(FEATURES),
         }

@@ -11,24 +11,34 @@ A switch (see Supervisor.switch_to) is, in runtime-API commands::
 then the old process is stopped. A restart after a crash repoints the same slot
 (``set server ... addr``) once the replacement answers, without touching the others.
 
-A challenger (issue 9) would take the ``canary`` slots the same way (``assign`` then
-``ready``), with ``set server scoring/canary1 weight <share>`` against the champion's
-weight; requests carrying ``X-Route-Key`` then stick to one side (consistent hashing).
+A challenger (issue 9) takes the ``canary`` slots the same way (``assign``, then
+``admit_canary``), with weights that give it the canary share: per slot, the champion's
+serving colour gets ``100 - p`` and each live canary slot ``p`` (both sides have the same
+number of slots). Weights change in one runtime-API line and never touch a connection in
+flight. Requests carrying ``X-Route-Key`` stick to one side (consistent hashing over the
+weighted ring); the others walk the ring in turn, so they are split by weight too.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from serving.edge_config import BACKEND, CANARY, COLOURS, EMPTY, EdgeFiles, slot_names
+from mlproject.logstore.contract import CHAMPION
+from serving.edge_config import (
+    BACKEND,
+    CANARY,
+    COLOURS,
+    EMPTY,
+    SERVER_WEIGHT,
+    EdgeFiles,
+    slot_names,
+)
 from serving.runtime_api import RuntimeApi
 
 logger = logging.getLogger(__name__)
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class Edge:
         self.files = files
         self.groups = slot_names(slots_per_colour)
         self.serving_colour: str | None = None
+        # What the champion's slots weigh: SERVER_WEIGHT, less the canary share.
+        self.champion_weight = SERVER_WEIGHT
 
     def free_colour(self) -> str:
         """The champion colour not serving now (blue first)."""
@@ -65,9 +77,12 @@ class Edge:
 
     def promote(self, colour: str, count: int) -> None:
         """Ready the first ``count`` slots of ``colour``; drain the serving colour's slots."""
-        commands = [
-            f"set server {BACKEND}/{slot} state ready" for slot in self.groups[colour][:count]
-        ]
+        commands = []
+        for slot in self.groups[colour][:count]:
+            commands += [
+                f"set server {BACKEND}/{slot} weight {self.champion_weight}",
+                f"set server {BACKEND}/{slot} state ready",
+            ]
         old = self.serving_colour
         if old is not None and old != colour:
             commands += [f"set server {BACKEND}/{slot} state drain" for slot in self.groups[old]]
@@ -104,6 +119,47 @@ class Edge:
     def set_weight(self, slot: str, weight: int) -> None:
         """The slot's share of traffic against the others' (0-256; champions have 100)."""
         self.api.run(f"set server {BACKEND}/{slot} weight {weight}")
+
+    def admit_canary(self, count: int, percent: int) -> None:
+        """Ready the first ``count`` canary slots, taking ``percent`` of the traffic, at once."""
+        live = self.canary_slots[:count]
+        commands = self._share_commands(percent, live)
+        commands += [f"set server {BACKEND}/{slot} state ready" for slot in live]
+        self.api.run(*commands)
+
+    def share(self, percent: int, live_canaries: Sequence[str]) -> None:
+        """Give ``live_canaries`` ``percent`` of the traffic and the champion the rest.
+
+        Canary slots not named (a crashed challenger process) get weight 0 meanwhile.
+        """
+        self.api.run(*self._share_commands(percent, live_canaries))
+
+    def withdraw_canary(self) -> None:
+        """Drain the canary slots; the champion's slots get their whole weight back."""
+        self.champion_weight = SERVER_WEIGHT
+        commands = self._champion_weight_commands()
+        commands += [f"set server {BACKEND}/{slot} state drain" for slot in self.canary_slots]
+        self.api.run(*commands)
+
+    def _share_commands(self, percent: int, live_canaries: Sequence[str]) -> list[str]:
+        if not 0 <= percent <= SERVER_WEIGHT:
+            raise ValueError(f"a canary share is 0..{SERVER_WEIGHT} percent, not {percent}")
+        # No canary process up: the champion takes everything, even at 100 percent.
+        self.champion_weight = SERVER_WEIGHT - percent if live_canaries else SERVER_WEIGHT
+        commands = self._champion_weight_commands()
+        commands += [
+            f"set server {BACKEND}/{slot} weight {percent if slot in live_canaries else 0}"
+            for slot in self.canary_slots
+        ]
+        return commands
+
+    def _champion_weight_commands(self) -> list[str]:
+        if self.serving_colour is None:
+            return []
+        return [
+            f"set server {BACKEND}/{slot} weight {self.champion_weight}"
+            for slot in self.groups[self.serving_colour]
+        ]
 
     def slot_states(self) -> dict[str, SlotState]:
         """HAProxy's view of every slot, from ``show stat``."""

@@ -136,6 +136,27 @@ class Reconciler:
             ),
         )
 
+    def poll(
+        self, client: MlflowClient, name: str
+    ) -> tuple[Decision, str, RegistryUnavailable | None]:
+        """Read, decide, mirror, remember: the decision, what was mirrored, a mirror failure.
+
+        A failed mirror is returned, not raised: serving follows the gesture meanwhile and
+        the mirror is tried again next poll.
+
+        Raises:
+            RegistryUnavailable: the registry could not be read (nothing was decided).
+        """
+        view = read_registry(client, name, self.follow)
+        decision = self.decide(view)
+        try:
+            mirrored = mirror(client, name, self.follow, decision)
+        except RegistryUnavailable as exc:
+            self.remember(view, decision, mirrored=False)
+            return decision, "", exc
+        self.remember(view, decision, mirrored=True)
+        return decision, mirrored, None
+
     def remember(self, view: RegistryView, decision: Decision, mirrored: bool) -> None:
         """Record what this poll saw, counting a successful mirror as seen."""
         if mirrored:

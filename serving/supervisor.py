@@ -9,33 +9,34 @@ retried until the promotion moves again. A scoring process that exits, or stops 
 /ping for ``liveness_timeout``, is replaced in its own slot; meanwhile HAProxy retries
 refused connections, so requests wait instead of failing. This is watched during a
 switch too. HAProxy itself is restarted (and given its slots back) if it dies.
+The ``@challenger`` version runs in the canary slots with its share of the traffic
+(serving.challenger), started beside the champion without holding it up.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Sequence
 
 from mlflow import MlflowClient
 
-from mlproject.logstore.contract import REFUSED, RESTARTED, SWITCHED
-from serving import promotion
+from mlproject.logstore.contract import REFUSED, SWITCHED
+from serving import canary, promotion
+from serving.challenger import Challenger
 from serving.children import Companions, CompanionSpec
-from serving.deployment import Deployment, Member, serving_state
+from serving.deployment import Deployment, new_members, serving_state
 from serving.edge import Edge
 from serving.history import History
 from serving.launch import Launcher
-from serving.liveness import Liveness
 from serving.runtime_api import RuntimeApiError
 from serving.settings import ServingSettings
+from serving.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.25  # how often processes are checked
-MAX_RESTART_BACKOFF = 30.0
 
 
 class Supervisor:
@@ -69,9 +70,10 @@ class Supervisor:
         self._restart_edge = restart_edge
         self.companions = Companions(companions, settings.run_dir / "logs")
         self.launcher = Launcher(settings, stop)
+        self.upkeep = Upkeep(settings, history, edge, self.launcher, stop, self._publish)
+        self.challenger = Challenger(history, edge, self.launcher, self.upkeep, self._publish)
         self._refused: str | None = None  # not retried until the promotion moves again
         self._registry_error: str | None = None
-        self._retiring: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ loop
 
@@ -90,38 +92,44 @@ class Supervisor:
         """Notice dead or hung processes, restart what is due, keep HAProxy and companions."""
         self._keep_edge()
         self._watch()
-        self._restart_due()
+        serving = self.current.version if self.current else None
+        self.upkeep.restart_due(lambda: self.current, serving, self._watch)
+        self.challenger.tick(serving, self._watch)
         if not self.stop_event.is_set():
             self.companions.keep()
 
+    def _watch(self) -> None:
+        """Mark serving processes (champion and challenger) that exited or went silent."""
+        self.upkeep.watch(self.current)
+        self.challenger.watch()
+
+    def _publish(self, **changes) -> None:
+        """Rewrite state.json: ``changes``, and the champion's and challenger's processes."""
+        challenger = self.challenger.state()
+        self.history.update_state(**changes, **serving_state(self.current), challenger=challenger)
+
     def poll_once(self) -> None:
-        """Read the registry, mirror alias/stage, and move to the promoted version if new."""
-        name, follow = self.settings.model_name, self.settings.follow
+        """Read the registry, mirror alias/stage, move to the promoted version if new, and
+        move the challenger (alias and canary share) to match."""
+        name = self.settings.model_name
         try:
-            view = promotion.read_registry(self.client, name, follow)
-        except promotion.RegistryUnavailable as exc:
+            decision, mirrored, mirror_failed = self.reconciler.poll(self.client, name)
+            trial = canary.read_trial(self.client, name)
+        except (promotion.RegistryUnavailable, canary.TrialUnavailable) as exc:
             self._registry_unavailable(exc)
             return
-        decision = self.reconciler.decide(view)
-        mirrored = ""
-        try:
-            mirrored = promotion.mirror(self.client, name, follow, decision)
-        except promotion.RegistryUnavailable as exc:
-            # Serving still follows the gesture; the mirror is tried again next poll.
-            self.reconciler.remember(view, decision, mirrored=False)
-            self._registry_unavailable(exc)
-        else:
-            self.reconciler.remember(view, decision, mirrored=True)
-            if self._registry_error is not None:
-                logger.info("registry reachable again")
-                self._registry_error = None
+        if mirror_failed is not None:
+            self._registry_unavailable(mirror_failed)
+        elif self._registry_error is not None:
+            logger.info("registry reachable again")
+            self._registry_error = None
         wanted = decision.version
         if wanted != self._refused:
             self._refused = None
         serving = self.current.version if self.current else None
-        if wanted is None or wanted == serving or wanted == self._refused:
-            return
-        self.switch_to(wanted, decision.gesture + (f"; {mirrored}" if mirrored else ""))
+        if wanted is not None and wanted != serving and wanted != self._refused:
+            self.switch_to(wanted, decision.gesture + (f"; {mirrored}" if mirrored else ""))
+        self.challenger.follow(trial, wanted)
 
     def _registry_unavailable(self, exc: Exception) -> None:
         if self._registry_error is None:
@@ -159,15 +167,12 @@ class Supervisor:
             self.history.update_state(switching=None)
             self.launcher.stop(processes)
             return
-        members = [
-            Member(slot, process, Liveness(process.url))
-            for slot, process in zip(slots, processes, strict=True)
-        ]
+        members = new_members(slots, processes)
         self.current = Deployment(version, colour, members)
         elapsed = time.monotonic() - started
         crashed = [m for m in (old.members if old else []) if m.down]
         note = "".join(f"; {m.down} (noticed during the switch)" for m in crashed)
-        self.history.update_state(switching=None, **serving_state(self.current))
+        self._publish(switching=None)
         self.history.record(
             from_version,
             version,
@@ -187,14 +192,9 @@ class Supervisor:
         except RuntimeApiError as exc:
             # A restarted HAProxy gets only the serving colour back: the old one is empty.
             logger.error("could not retire %s cleanly: %s", old.colour, exc)
-        for member in old.members:
-            member.liveness.stop()
         # Stopped in the background: uvicorn's graceful stop and the pyfunc's flush take a
         # second or two, and the next promotion need not wait for them.
-        stopping = self.launcher.stop_later(
-            [m.process for m in old.members], f"retire-v{old.version}"
-        )
-        self._retiring = [t for t in self._retiring if t.is_alive()] + [stopping]
+        self.upkeep.stop_later(old.members, f"retire-v{old.version}")
 
     def _refuse(self, from_version: str | None, version: str, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
@@ -204,83 +204,6 @@ class Supervisor:
         self.history.update_state(
             last_refusal={"version": version, "reason": reason, "at": time.time()}
         )
-
-    # ------------------------------------------------------------------ liveness
-
-    def _watch(self) -> None:
-        """Mark serving processes that exited or went silent; never blocks for long."""
-        deployment = self.current
-        if deployment is None:
-            return
-        switching = self.history.state.switching
-        for member in deployment.members:
-            if member.down:
-                continue
-            process = member.process
-            code = process.exit_code()
-            if code is not None:
-                why = f"scoring process pid {process.pid} of version {deployment.version} "
-                why += f"exited with code {code}"
-            elif member.liveness.silent_for() > self.settings.liveness_timeout:
-                why = f"scoring process pid {process.pid} of version {deployment.version} "
-                why += f"did not answer /ping for {member.liveness.silent_for():.1f}s (killed)"
-                process.child.send_signal(signal.SIGKILL)
-            else:
-                continue
-            logger.error("%s%s", why, " during a switch" if switching else "")
-            member.liveness.stop()
-            member.down, member.restart_at, member.backoff = why, time.monotonic(), 1.0
-            last_exit = {"pid": process.pid, "code": code, "reason": why, "at": time.time()}
-            if switching:
-                last_exit["during_switch_to"] = switching["to_version"]
-            self.history.update_state(last_exit=last_exit, **serving_state(self.current))
-
-    def _restart_due(self) -> None:
-        """Replace each dead member whose restart is due, in its own slot."""
-        deployment = self.current
-        if deployment is None:
-            return
-        for member in deployment.members:
-            if not member.down or time.monotonic() < member.restart_at:
-                continue
-            if self.stop_event.is_set():
-                return
-            try:
-                [process] = self.launcher.start_checked(deployment.version, 1, tick=self._watch)
-            except Exception as exc:  # noqa: BLE001 - any failure: keep trying, with backoff
-                if self.stop_event.is_set():
-                    return
-                member.restart_at = time.monotonic() + member.backoff
-                member.backoff = min(member.backoff * 2, MAX_RESTART_BACKOFF)
-                self.history.record(
-                    deployment.version,
-                    deployment.version,
-                    RESTARTED,
-                    f"{member.down}; restart failed: {exc}",
-                )
-                continue
-            if self.current is not deployment:  # a switch happened meanwhile
-                process.stop(self.settings.stop_timeout)
-                return
-            try:
-                self.edge.assign(member.slot, process.port, deployment.version)
-            except RuntimeApiError as exc:
-                logger.error("could not point %s at the new process: %s", member.slot, exc)
-                process.stop(self.settings.stop_timeout)
-                member.restart_at = time.monotonic() + member.backoff
-                continue
-            old, why = member.process, member.down
-            member.process, member.liveness = process, Liveness(process.url)
-            member.down = None
-            self._retiring.append(self.launcher.stop_later([old], f"replaced-{old.pid}"))
-            self.history.update_state(**serving_state(self.current))
-            self.history.record(
-                deployment.version,
-                deployment.version,
-                RESTARTED,
-                f"{why}; restarted as pid {process.pid} in slot {member.slot}",
-            )
-            logger.info("restarted version %s as pid %s", deployment.version, process.pid)
 
     # ------------------------------------------------------------------ edge, companions
 
@@ -305,23 +228,23 @@ class Supervisor:
             for member in deployment.members:
                 self.edge.assign(member.slot, member.process.port, deployment.version)
             self.edge.promote(deployment.colour, len(deployment.members))
+        self.challenger.restore()
         self.history.update_state(
             haproxy_pid=self.haproxy.pid, edge_restarts=self.history.state.edge_restarts + 1
         )
-
-    # ------------------------------------------------------------------ stop
 
     def shutdown(self) -> None:
         """Stop in order: HAProxy (requests in flight finish), scoring, then companions."""
         if self.haproxy is not None:
             code = self.haproxy.stop(self.settings.edge.stop_timeout)
             logger.info("stopped haproxy (exit %s)", code)
+        processes = self.challenger.release()
         if self.current is not None:
             for member in self.current.members:
                 member.liveness.stop()
-            self.launcher.stop([m.process for m in self.current.members])
+            processes += [m.process for m in self.current.members]
             self.current = None
-        for retiring in self._retiring:
-            retiring.join()
+        self.launcher.stop(processes)
+        self.upkeep.join()
         self.companions.stop()
-        self.history.update_state(**serving_state(self.current), haproxy_pid=None)
+        self._publish(haproxy_pid=None)

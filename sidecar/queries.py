@@ -32,6 +32,7 @@ def prediction_page(
     model_version: str | None = None,
     prediction: str | None = None,
     since: datetime | None = None,
+    role: str | None = None,
     before_seq: int | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Up to ``limit`` predictions newest first with their labels, and the ``seq`` to
@@ -49,6 +50,10 @@ def prediction_page(
         query = query.where(p.c.prediction == prediction)
     if since is not None:
         query = query.where(p.c.created_at >= since)
+    if role == contract.CHAMPION:  # rows from before the trial (role NULL) were the champion's
+        query = query.where(sa.or_(p.c.role == role, p.c.role.is_(None)))
+    elif role is not None:
+        query = query.where(p.c.role == role)
     if before_seq is not None:
         query = query.where(p.c.seq < before_seq)
     rows = conn.execute(query).all()
@@ -65,6 +70,7 @@ def _prediction(row: sa.Row) -> dict[str, Any]:
         "model_version": row.model_version,
         "run_id": row.run_id,
         "request_id": row.request_id,
+        "role": row.role or contract.CHAMPION,
     }
     item.update({name: getattr(row, name) for name in FEATURES})
     item.update(

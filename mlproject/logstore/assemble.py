@@ -1,6 +1,6 @@
 """Turn decoded frames into a load Batch: columns built per group of frames, not per row.
 
-Frames are grouped by the segment context they came with (model, version, classes); for
+Frames are grouped by the segment context they came with (model, version, role, classes); for
 each group the arrays are concatenated once and every column is produced by NumPy or a
 C-level ``tolist``/``zip``. Values come out the way the driver takes them: on SQLite the
 timestamp text SQLAlchemy itself writes (so the sidecar's queries compare like with like),
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from mlproject.config import FEATURES
 from mlproject.logstore import counters as c
+from mlproject.logstore.contract import CHAMPION
 from mlproject.logstore.frames import Predictions
 from mlproject.logstore.ids import id_strings
 from mlproject.logstore.load import Batch
@@ -44,6 +45,9 @@ class Context:
         self.model_name = clean_text(fields.get("model_name") or "unknown", 200)
         self.model_version = clean_text(fields.get("model_version") or "unknown", 50)
         self.run_id = clean_text(fields.get("run_id"), 64)
+        # Segments from before the challenger trial (or written by a model version whose
+        # code predates it) carry no role: they were the champion's.
+        self.role = clean_text(fields.get("role") or CHAMPION, 16)
         self.classes = [clean_text(label, 32) for label in fields.get("classes", [])]
         features = list(fields.get("features", FEATURES))
         if sorted(features) != sorted(FEATURES) or not self.classes:
@@ -154,6 +158,7 @@ class Assembler:
                 class_index.tolist(),
                 probability_json,
                 per_row(latencies.tolist()),
+                repeat(context.role),
             )
         )
         totals = np.bincount(class_index, minlength=len(context.classes))

@@ -17,8 +17,9 @@ Metrics, each a ``Metric`` (name, help text, label names):
   *_TOTAL and DURATION_* are bare names (strings), the keys the writers count under.
   A help text may hold "{window}", filled in by whoever knows the window.
 
-``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED (``SWITCH_OUTCOMES``);
-``SERVING_OUTCOMES`` are those after which a version is serving.
+``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED, and for the challenger
+CANARY_STARTED, CANARY_STOPPED, CANARY_RESTARTED (``SWITCH_OUTCOMES``);
+``SERVING_OUTCOMES`` are those after which a version is serving as the champion.
 ``retrain_jobs.state``: QUEUED, RUNNING, SUCCEEDED, FAILED (``JOB_STATES``);
 ``ACTIVE_JOB_STATES`` hold the single-flight slot.
 """
@@ -138,7 +139,20 @@ GAUGES: tuple[Metric, ...] = (
 SWITCHED = "switched"  # a new version took traffic
 REFUSED = "refused"  # a promoted version failed to load or its smoke test; the old one serves
 RESTARTED = "restarted"  # the same version in a new process
-SWITCH_OUTCOMES: tuple[str, ...] = (SWITCHED, REFUSED, RESTARTED)
+# The challenger (issue 9) in the edge's canary slots; a challenger that fails to load or
+# its smoke test is REFUSED like a switch, with a reason naming the challenger. In these
+# rows ``to_version`` is the challenger's version and ``from_version`` the champion's.
+CANARY_STARTED = "canary started"  # the challenger took its slots (and its canary share)
+CANARY_STOPPED = "canary stopped"  # alias moved or deleted, or the challenger became champion
+CANARY_RESTARTED = "canary restarted"  # the challenger in a new process
+SWITCH_OUTCOMES: tuple[str, ...] = (
+    SWITCHED,
+    REFUSED,
+    RESTARTED,
+    CANARY_STARTED,
+    CANARY_STOPPED,
+    CANARY_RESTARTED,
+)
 SERVING_OUTCOMES: tuple[str, ...] = (SWITCHED, RESTARTED)
 
 # ---- retrain_jobs.state ----------------------------------------------------------------------

@@ -49,6 +49,7 @@ def write_records(
                     row["class_index"],
                     _json(row["probabilities"]),
                     row["latency_seconds"],
+                    row["role"],
                 )
             )
             batch.prediction_deltas.update(

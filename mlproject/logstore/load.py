@@ -41,6 +41,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "class_index",
     "probabilities",  # JSON text
     "latency_seconds",
+    "role",  # champion or challenger (contract.ROLES)
 )
 _ID, _CREATED, _VERSION, _LABEL = 0, 1, 3, 10
 REJECTION_COLUMNS: tuple[str, ...] = (

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mlproject.logstore.contract import CHAMPION, ROLES
+
 
 def _utc(value: datetime) -> datetime:
     # A naive timestamp is ambiguous across hosts; refuse it rather than guess the zone.
@@ -33,9 +35,12 @@ class PredictionRecord:
     class_index: int
     probabilities: dict[str, float]
     latency_seconds: float
+    role: str = CHAMPION  # or CHALLENGER: a canary answer (contract.ROLES)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "created_at", _utc(self.created_at))
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
 
     def as_row(self) -> dict[str, Any]:
         """The row for ``tables.predictions``, with plain Python numbers."""
@@ -55,6 +60,7 @@ class PredictionRecord:
             "class_index": int(self.class_index),
             "probabilities": {str(k): float(v) for k, v in self.probabilities.items()},
             "latency_seconds": float(self.latency_seconds),
+            "role": self.role,
         }
 
 

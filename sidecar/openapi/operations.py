@@ -99,6 +99,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "only this version",
             ),
             _query("prediction", {"enum": list(CLASSES)}, "only this predicted class"),
+            _query(
+                "role",
+                {"enum": list(contract.ROLES)},
+                "only the champion's answers or the challenger's (canary) ones",
+            ),
             _query("since", TIMESTAMP, "only predictions at or after this time (naive means UTC)"),
             _query("limit", _integer(1, MAX_LIMIT, 100), "page size"),
             _query(

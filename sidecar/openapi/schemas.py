@@ -66,6 +66,7 @@ PREDICTION = _object(
         "model_version": STRING,
         "run_id": nullable(STRING),
         "request_id": nullable(STRING),
+        "role": STRING,  # contract.ROLES: champion, or challenger for a canary answer
         **{name: NUMBER for name in FEATURES},
         "prediction": STRING,
         "class_index": {"type": "integer"},

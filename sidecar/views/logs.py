@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from mlproject.config import CLASSES
+from mlproject.logstore.contract import ROLES
 
 from .. import params, queries
 from ..state import get_state
@@ -13,7 +14,7 @@ bp = Blueprint("logs", __name__)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-ALLOWED = ("model_version", "prediction", "since", "limit", "cursor")
+ALLOWED = ("model_version", "prediction", "role", "since", "limit", "cursor")
 
 
 @bp.get("/logs")
@@ -24,6 +25,8 @@ def list_logs():
         "model_version": params.short_text("model_version", args.get("model_version"), 50),
         "prediction": params.one_of("prediction", args.get("prediction"), CLASSES),
         "since": params.timestamp("since", args.get("since")),
+        # champion or challenger (a canary answer); rows from before the trial are champion
+        "role": params.one_of("role", args.get("role"), ROLES),
         "limit": params.bounded_int("limit", args.get("limit"), 1, MAX_LIMIT, DEFAULT_LIMIT),
         "before_seq": params.decode_cursor("cursor", args.get("cursor")),
     }

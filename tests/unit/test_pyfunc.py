@@ -153,12 +153,32 @@ def test_every_answered_row_is_spooled_and_stored_with_its_id(logging_model, sto
     assert set(stored) == {record["prediction_id"] for record in answered}
     for record in answered:
         row = stored[record["prediction_id"]]
-        assert (row.prediction, row.class_index, row.model_version) == (
+        assert (row.prediction, row.class_index, row.model_version, row.role) == (
             record["prediction"],
             record["class_index"],
             "7",
+            "champion",
         )
         assert row.probabilities == pytest.approx(record["probabilities"])
+
+
+def test_a_scoring_process_given_the_challenger_role_logs_its_answers_as_the_challengers(
+    saved_model_path, store_url, tmp_path, monkeypatch
+):
+    import mlflow
+
+    monkeypatch.setenv("IRIS_LOG_STORE_URL", store_url)
+    monkeypatch.setenv("IRIS_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("IRIS_LOG_SHIPPER", "external")
+    monkeypatch.setenv("IRIS_MODEL_VERSION", "8")
+    monkeypatch.setenv("IRIS_MODEL_ROLE", "challenger")
+    model = mlflow.pyfunc.load_model(str(saved_model_path))
+    try:
+        model.predict(ROW)
+        predictions, _ = shipped(model, store_url)
+    finally:
+        model.unwrap_python_model()._spool.close()
+    assert [(row.model_version, row.role) for row in predictions] == [("8", "challenger")]
 
 
 def test_a_nul_in_the_request_id_is_answered_and_stored_without_it(logging_model, store_url):

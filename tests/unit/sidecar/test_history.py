@@ -52,6 +52,17 @@ def test_history_at_a_time_names_the_version_that_served_then(client, engine):
     assert later["switch"]["outcome"] == "switched"
 
 
+def test_challenger_events_are_listed_but_never_count_as_the_version_serving(client, engine):
+    record(engine, 0, "1", "switched")
+    record(engine, 2, "2", "canary started", "1", "@challenger is version 2")
+    record(engine, 3, "2", "canary restarted", "1", "exited; restarted")
+    record(engine, 4, "2", "canary stopped", "1", "@challenger was removed")
+    items = client.get("/history?outcome=canary started").get_json()["items"]
+    assert [(i["from_version"], i["to_version"]) for i in items] == [("1", "2")]
+    at = client.get("/history/at", query_string={"time": "2026-11-01T12:05:00Z"}).get_json()
+    assert at["model_version"] == "1"
+
+
 def test_history_at_a_time_before_any_switch_is_a_404(client, engine):
     record(engine, 0, "1", "switched")
     response = client.get("/history/at", query_string={"time": "2020-01-01T00:00:00Z"})

@@ -30,6 +30,7 @@ def test_logs_lists_predictions_newest_first_with_every_field(client, engine):
         "class_index",
         "probabilities",
         "latency_seconds",
+        "role",
         *FEATURES,
     ):
         assert item[name] == getattr(newest, name), name
@@ -41,6 +42,39 @@ def test_logs_filter_by_model_version_returns_only_that_version(client, engine):
     items = client.get("/logs?model_version=2").get_json()["items"]
     assert len(items) == 3
     assert {item["model_version"] for item in items} == {"2"}
+
+
+def test_logs_show_and_filter_the_role_and_rows_without_one_are_the_champions(client, engine):
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    from mlproject.logstore import tables
+
+    records = [prediction_record(i, model_version=str(1 + i % 2)) for i in range(6)]
+    seed(
+        engine,
+        [
+            dataclasses.replace(r, role="challenger") if r.model_version == "2" else r
+            for r in records
+        ],
+    )
+    with engine.begin() as conn:  # a row logged before the trial had no role
+        conn.execute(
+            sa.update(tables.predictions)
+            .where(tables.predictions.c.prediction_id == records[0].prediction_id)
+            .values(role=None)
+        )
+    items = client.get("/logs").get_json()["items"]
+    assert {(item["model_version"], item["role"]) for item in items} == {
+        ("1", "champion"),
+        ("2", "challenger"),
+    }
+    challenger = client.get("/logs?role=challenger").get_json()["items"]
+    champion = client.get("/logs?role=champion").get_json()["items"]
+    assert [len(challenger), len(champion)] == [3, 3]
+    assert {item["model_version"] for item in champion} == {"1"}
+    assert client.get("/logs?role=shadow").status_code == 400
 
 
 def test_logs_filter_by_prediction_returns_only_that_species(client, engine):
