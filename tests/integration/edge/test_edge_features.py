@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -68,9 +69,14 @@ def test_every_access_log_line_is_json_even_for_hostile_uris(shared):
     exchange(shared.port, b'GET /a"b\\c]d{}%22?q="x" HTTP/1.1\r\nHost: e\r\n\r\n')
     exchange(shared.port, b"GET /\xc3\xa9\xff HTTP/1.1\r\nHost: e\r\n\r\n")
     exchange(shared.port, b"BAD\x01 / HTTP/1.1\r\n\r\n")
-    text = shared.haproxy.files.access_log.read_text()
-    lines = [json.loads(line) for line in text.splitlines()]
-    assert any(line["uri"].startswith('/a"b\\c]d{}') for line in lines)
+    deadline = time.monotonic() + 10  # HAProxy writes its log lines after answering
+    while True:
+        text = shared.haproxy.files.access_log.read_text()
+        lines = [json.loads(line) for line in text.splitlines()]
+        if any(line["uri"].startswith('/a"b\\c]d{}') for line in lines):
+            break
+        assert time.monotonic() < deadline, "the hostile URI never reached the access log"
+        time.sleep(0.1)
     assert any(line["status"] == 400 for line in lines)
     for line in lines:
         assert {"ts", "request_id", "status", "server", "model_version", "total_ms"} <= set(line)
