@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlproject.config import CLASSES, FEATURES
+from mlproject.gate import GATE_DECISIONS
 from mlproject.logstore import contract
 
 
@@ -177,7 +178,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "RetrainStarted": _object({"job_id": STRING, "state": JOB_STATE, "status_url": STRING}),
     "Job": _object(
-        {"job_id": STRING, "state": JOB_STATE, "reason": nullable(STRING)},
+        {
+            "job_id": STRING,
+            "state": JOB_STATE,
+            "reason": nullable(STRING),
+            "decision": nullable({"enum": list(GATE_DECISIONS)}),
+            "gate": nullable(
+                {
+                    "type": "object",
+                    "description": "The paired gate's evidence: paired counts, exact McNemar "
+                    "p-values, repeated CV differences, held-out metrics",
+                }
+            ),
+        },
     ),
     "Drift": _object(
         {"status": STRING, "window": {"type": "object"}, "features": {"type": "object"}},
