@@ -73,7 +73,9 @@ def test_a_retrain_on_label_shuffled_data_is_refused_and_the_champion_stays(regi
     assert float(tags["gate.mcnemar_pvalue_worse"]) == pytest.approx(
         binomtest(b, b + c, 0.5, alternative="greater").pvalue, rel=1e-5
     )
-    assert float(tags["gate.cv_mean_difference"]) < 0  # recorded beside the decision
+    # Recorded beside the decision, and blind to the poison: both specifications are refit
+    # on the same shuffled rows, which is why the held-out paired test decides.
+    assert abs(float(tags["gate.cv_mean_difference"])) < 0.2
     assert summary["gate"]["paired"]["champion_only"] == b
     metrics = registry["client"].get_run(summary["run_id"]).data.metrics
     assert metrics["gate_discordant_champion_only"] == b
