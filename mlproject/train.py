@@ -2,7 +2,7 @@
 
 The stages live in their own modules: ``search`` (tuning), ``tracking_inputs`` (what the
 run records about its data), ``cbpe`` (calibration), ``evaluate`` and ``gate`` (the paired
-comparison), ``promotion`` (acting on the verdict in the registry).
+comparison), ``registration`` and ``promotion`` (registering, and acting on the verdict).
 
 python -m mlproject.train --help        (what `mlflow run . -e main` calls)
 """
@@ -20,20 +20,15 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow import MlflowClient
 
 from mlproject.candidates import parse_candidates
-from mlproject.cbpe import estimate, out_of_fold_calibration
 from mlproject.config import Settings
 from mlproject.data import Split, load_dataset, split_dataset
 from mlproject.errors import TrainingError
-from mlproject.evaluate import load_gated_model, run_gate
 from mlproject.feedback_data import labelled_predictions, without_rows_in
-from mlproject.gate import SKIPPED, GateVerdict
-from mlproject.packaging import log_and_register
-from mlproject.promotion import apply_verdict
-from mlproject.registry import current_champion
-from mlproject.search import CandidateResult, search
+from mlproject.gate import SKIPPED
+from mlproject.registration import register_and_gate
+from mlproject.search import search
 from mlproject.tracking_inputs import log_datasets, log_params_once, training_rows
 
 logger = logging.getLogger(__name__)
@@ -124,7 +119,9 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
         print(f"best candidate: {best.name} (CV macro-F1 {best.metrics['cv_f1_macro_mean']:.4f})")
         version, verdict = None, None
         if options.register:
-            version, verdict = _register_and_gate(best, split, training_input, options, settings)
+            version, verdict = register_and_gate(
+                best, split, training_input, settings, cv_folds=options.cv_folds, seed=options.seed
+            )
         promoted = verdict is not None and verdict.promote
         reason = verdict.reason if verdict else "registration skipped (register=false)"
         mlflow.set_tags(
@@ -147,57 +144,6 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
             decision=verdict.decision if verdict else SKIPPED,
             gate=verdict.evidence() if verdict else None,
         )
-
-
-def _register_and_gate(
-    best: CandidateResult, split: Split, digest: str, options: TrainingOptions, settings: Settings
-) -> tuple[str, GateVerdict]:
-    """Register the best candidate with its calibration, gate it, act on the verdict."""
-    client = MlflowClient()
-    champion = current_champion(client, settings.model_name, settings.model_alias)
-    calibration = out_of_fold_calibration(
-        best.estimator, split.x_train, split.y_train, folds=options.cv_folds, seed=options.seed
-    )
-    _log_calibration_check(calibration, best.estimator, split)
-    version = log_and_register(
-        best.estimator, split, settings.model_name, digest, best.name, calibration
-    )
-    uri = f"models:/{settings.model_name}/{{}}"
-    verdict = run_gate(
-        load_gated_model(uri.format(version), version),
-        load_gated_model(uri.format(champion.version), champion.version) if champion else None,
-        split,
-        cv_folds=options.cv_folds,
-        seed=options.seed,
-    )
-    apply_verdict(
-        client,
-        settings.model_name,
-        version,
-        verdict,
-        settings.model_alias,
-        f"Candidate {best.name}, data sha256 {digest}.",
-    )
-    print(
-        f"registered {settings.model_name} version {version}: {verdict.decision} ({verdict.reason})"
-    )
-    return version, verdict
-
-
-def _log_calibration_check(calibration: dict, estimator, split: Split) -> None:
-    """The label-free estimate on the held-out rows beside their real accuracy, for the record."""
-    probabilities = estimator.predict_proba(split.x_test)
-    predicted = estimator.classes_[probabilities.argmax(axis=1)]
-    check = estimate(calibration, probabilities.max(axis=1))
-    mlflow.log_metrics(
-        {
-            "cbpe_heldout_estimate": check.accuracy,
-            "cbpe_heldout_lower": check.lower,
-            "cbpe_heldout_upper": check.upper,
-            "cbpe_heldout_accuracy": float((predicted == split.y_test.to_numpy()).mean()),
-            "cbpe_calibration_rows": calibration["rows"],
-        }
-    )
 
 
 def _bool(text: str) -> bool:
