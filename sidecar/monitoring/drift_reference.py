@@ -10,22 +10,25 @@ from the versioned CSV instead, and ``source`` says so; MLflow is asked again af
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from mlproject.config import Settings
 from mlproject.data import load_dataset
 from mlproject.reference import build_reference
 
-from .version_artifacts import fetch_version_json
-
 logger = logging.getLogger(__name__)
 
 ARTIFACT_PATH = "artifacts/drift_reference.json"
+PROBE_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,19 @@ class ReferenceSource:
             return self._from_csv(version, self._failed[version][1])
 
     def _from_mlflow(self, version: str) -> Reference:
-        payload, artifact_uri = fetch_version_json(self._settings, version, ARTIFACT_PATH)
+        name, uri = self._settings.model_name, self._settings.tracking_uri
+        _check_reachable(uri)
+        from mlflow import MlflowClient  # heavy: imported on the first fetch only
+        from mlflow.artifacts import download_artifacts
+
+        # Not a models:/ URI: MLflow resolves those through the global registry URI and
+        # ignores the one passed in, so ask the registry where the version's files are.
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        root = client.get_model_version_download_uri(name, version).rstrip("/")
+        artifact_uri = f"{root}/{ARTIFACT_PATH}"
+        with tempfile.TemporaryDirectory(prefix="iris-drift-") as folder:
+            path = download_artifacts(artifact_uri=artifact_uri, dst_path=folder, tracking_uri=uri)
+            payload = json.loads(Path(path).read_text())
         return Reference(
             features=payload["features"],
             rows=int(payload["rows"]),
@@ -106,3 +121,14 @@ class ReferenceSource:
         csv = self._csv
         note = f"model reference unavailable ({reason}); built from the versioned CSV"
         return Reference(csv.features, csv.rows, version, csv.source, csv.uri, note)
+
+
+def _check_reachable(uri: str) -> None:
+    """Fail fast instead of MLflow's minutes of HTTP retries, or creating an empty store."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            requests.get(f"{uri.rstrip('/')}/health", timeout=PROBE_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            raise ConnectionError(f"tracking server {uri} unreachable") from exc
+    elif uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        raise FileNotFoundError(f"no tracking database at {uri}")

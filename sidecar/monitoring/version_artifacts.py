@@ -1,9 +1,10 @@
 """Fetch a small JSON file that travels inside a registered model version's pyfunc.
 
-The drift reference (``artifacts/drift_reference.json``) and the CBPE calibration
-(``artifacts/cbpe_calibration.json``) are both read this way, once per version and process
-by their callers. The tracking server is probed first with a short timeout, so a scrape
-does not wait through MLflow's minutes of HTTP retries when it is down.
+The CBPE calibration (``artifacts/cbpe_calibration.json``) is read this way, once per
+version and process, as ``drift_reference`` reads the drift reference. The tracking server
+is probed first with a short timeout, so a scrape does not wait through MLflow's minutes of
+HTTP retries when it is down. (Main's ``mlproject.registry_reader`` now owns this for the
+drift reference; this module should move onto it when the branches meet.)
 """
 
 from __future__ import annotations
