@@ -89,9 +89,10 @@ class GatedModel:
     estimator: object | None  # the fitted scikit-learn pipeline, when the artifact has one
 
 
-def load_gated_model(uri: str, version: str) -> GatedModel:
-    """Download the version once; load its pyfunc and its raw estimator from the same files."""
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+def load_gated_model(uri: str, version: str, folder: Path) -> GatedModel:
+    """Download the version into ``folder`` once; load its pyfunc and raw estimator from it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder)))
     estimator_path = local / "artifacts" / "estimator.joblib"
     estimator = joblib.load(estimator_path) if estimator_path.exists() else None
     return GatedModel(uri, version, mlflow.pyfunc.load_model(str(local)), estimator)

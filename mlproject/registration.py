@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import mlflow
 from mlflow import MlflowClient
 
@@ -36,13 +39,14 @@ def register_and_gate(
         best.estimator, split, settings.model_name, digest, best.name, calibration
     )
     uri = f"models:/{settings.model_name}/{{}}"
-    verdict = run_gate(
-        load_gated_model(uri.format(version), version),
-        load_gated_model(uri.format(champion.version), champion.version) if champion else None,
-        split,
-        cv_folds=cv_folds,
-        seed=seed,
-    )
+    with tempfile.TemporaryDirectory(prefix="iris-gate-") as folder:
+        candidate = load_gated_model(uri.format(version), version, Path(folder) / "candidate")
+        current = None
+        if champion:
+            current = load_gated_model(
+                uri.format(champion.version), champion.version, Path(folder) / "champion"
+            )
+        verdict = run_gate(candidate, current, split, cv_folds=cv_folds, seed=seed)
     apply_verdict(
         client,
         settings.model_name,
