@@ -233,6 +233,28 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "accuracy": nullable(NUMBER),
             "labelled_total": COUNT,
             "by_version": {"type": "array"},
+            "estimated": {
+                "type": "array",
+                "description": "Label-free accuracy per version (CBPE): estimate with its 95% "
+                "interval over the latest predictions, and on the labelled ones the gap "
+                "z-score of live accuracy against it",
+                "items": _object(
+                    {
+                        "version": STRING,
+                        "estimate": nullable(
+                            _object(
+                                {
+                                    "accuracy": NUMBER,
+                                    "lower": NUMBER,
+                                    "upper": NUMBER,
+                                    "rows": COUNT,
+                                }
+                            )
+                        ),
+                        "live": nullable({"type": "object"}),
+                    }
+                ),
+            },
         }
     ),
     "DashboardDrift": _object(
