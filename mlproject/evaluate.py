@@ -1,17 +1,18 @@
-"""Held-out metrics and the champion/challenger gate.
+"""Held-out metrics, and the gate's evidence: both models on the same held-out rows.
 
-The gate runs MLflow's own evaluation (``mlflow.models.evaluate``) for the challenger and
-the current champion on the same held-out rows, then ``mlflow.validate_evaluation_results``
-with thresholds that mean "not worse": macro F1 and accuracy at least the champion's.
+Each model is loaded as the pyfunc it is served as and answers the held-out rows; MLflow's
+own evaluation (``mlflow.models.evaluate`` on those predictions) records its metrics in a
+nested run. The paired statistics and the decision are ``mlproject.gate``'s.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import matplotlib
 
 matplotlib.use("Agg")  # training runs headless; never ask for a display
@@ -19,8 +20,6 @@ matplotlib.use("Agg")  # training runs headless; never ask for a display
 import matplotlib.pyplot as plt  # noqa: E402
 import mlflow  # noqa: E402
 import pandas as pd  # noqa: E402
-from mlflow.models import MetricThreshold  # noqa: E402
-from mlflow.models.evaluation.validation import ModelValidationFailedException  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
     accuracy_score,
     confusion_matrix,
@@ -30,15 +29,22 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 from mlproject.config import CLASSES, FEATURES  # noqa: E402
-from mlproject.data import LABEL  # noqa: E402
+from mlproject.data import LABEL, Split  # noqa: E402
+from mlproject.gate import (  # noqa: E402
+    ALPHA,
+    PROMOTED,
+    GateVerdict,
+    decide,
+    paired_counts,
+    repeated_cv_differences,
+)
 
 logger = logging.getLogger(__name__)
 
 # mlflow.models.evaluate's metric names for a classifier, averaged "macro" (see below).
-GATE_THRESHOLDS = {
-    "f1_score": MetricThreshold(min_relative_change=0.0, greater_is_better=True),
-    "accuracy_score": MetricThreshold(min_relative_change=0.0, greater_is_better=True),
-}
+RECORDED_METRICS = ("accuracy_score", "f1_score")
+# Repeats of the stratified k-fold behind the recorded CV differences (k = --cv-folds).
+CV_REPEATS = 5
 
 
 def heldout_metrics(y_true, y_pred) -> dict[str, float]:
@@ -74,80 +80,80 @@ def write_confusion_matrix(y_true, y_pred, folder: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
-class GateDecision:
-    """Whether the challenger becomes champion, why, and the numbers behind it."""
+class GatedModel:
+    """A registered version the gate compares: its URI, its number, its pyfunc and estimator."""
 
-    promote: bool
-    reason: str
-    challenger: dict[str, float] = field(default_factory=dict)
-    champion: dict[str, float] = field(default_factory=dict)
-    champion_version: str | None = None
+    uri: str
+    version: str
+    model: object  # mlflow.pyfunc.PyFuncModel
+    estimator: object | None  # the fitted scikit-learn pipeline, when the artifact has one
+
+
+def load_gated_model(uri: str, version: str, folder: Path) -> GatedModel:
+    """Download the version into ``folder`` once; load its pyfunc and raw estimator from it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder)))
+    estimator_path = local / "artifacts" / "estimator.joblib"
+    estimator = joblib.load(estimator_path) if estimator_path.exists() else None
+    return GatedModel(uri, version, mlflow.pyfunc.load_model(str(local)), estimator)
 
 
 def run_gate(
-    challenger_uri: str,
-    champion_uri: str | None,
-    champion_version: str | None,
-    evaluation: pd.DataFrame,
-) -> GateDecision:
-    """Evaluate challenger and champion on the same rows and decide.
+    candidate: GatedModel, champion: GatedModel | None, split: Split, *, cv_folds: int, seed: int
+) -> GateVerdict:
+    """Both models answer the same held-out rows; the paired test decides (``mlproject.gate``).
 
     Args:
-        challenger_uri: model URI of the new version (``models:/name/3``).
-        champion_uri: model URI of the current champion, or None when there is none.
-        champion_version: its version number, for the reason text.
-        evaluation: held-out rows with the four features and ``species``.
+        candidate: the version just registered.
+        champion: the version ``@champion`` points at, or None when there is none.
+        split: ``test`` holds the held-out rows (features and ``species``), ``train`` the
+            rows the CV differences refit both specifications on.
     """
-    challenger_result = _evaluate(challenger_uri, evaluation, "gate-challenger")
-    challenger = _gate_metrics(challenger_result)
-    if champion_uri is None:
-        return GateDecision(True, "no champion yet: the first model is promoted", challenger)
-    champion_result = _evaluate(champion_uri, evaluation, f"gate-champion-v{champion_version}")
-    champion = _gate_metrics(champion_result)
-    summary = ", ".join(
-        f"{name} {challenger[name]:.4f} vs {champion[name]:.4f}" for name in GATE_THRESHOLDS
-    )
-    try:
-        mlflow.validate_evaluation_results(
-            validation_thresholds=GATE_THRESHOLDS,
-            candidate_result=challenger_result,
-            baseline_result=champion_result,
+    truth = split.y_test.to_numpy()
+    candidate_pred = _predict(candidate.model, split.test)
+    metrics = {"candidate": _record(candidate, split.test, candidate_pred, "gate-candidate")}
+    if champion is None:
+        return GateVerdict(
+            PROMOTED, "no champion yet: the first model is promoted", metrics=metrics
         )
-    except ModelValidationFailedException as failure:
-        logger.info("gate refused the challenger: %s", failure)
-        return GateDecision(
-            False,
-            f"worse than champion v{champion_version} on held-out data ({summary})",
-            challenger,
-            champion,
-            champion_version,
-        )
-    return GateDecision(
-        True,
-        f"not worse than champion v{champion_version} on held-out data ({summary})",
-        challenger,
-        champion,
-        champion_version,
+    champion_pred = _predict(champion.model, split.test)
+    metrics["champion"] = _record(
+        champion, split.test, champion_pred, f"gate-champion-v{champion.version}"
     )
+    counts = paired_counts(truth, champion_pred, candidate_pred)
+    decision, reason, test = decide(counts, champion.version)
+    cv = None
+    if candidate.estimator is not None and champion.estimator is not None:
+        cv = repeated_cv_differences(
+            candidate.estimator,
+            champion.estimator,
+            split.x_train,
+            split.y_train,
+            folds=cv_folds,
+            repeats=CV_REPEATS,
+            seed=seed,
+        )
+    else:
+        logger.warning("no estimator artifact in one of the versions: CV differences skipped")
+    logger.info("gate: %s (%s)", decision, reason)
+    return GateVerdict(decision, reason, counts, test, cv, ALPHA, champion.version, metrics)
 
 
-def _evaluate(model_uri: str, evaluation: pd.DataFrame, run_name: str):
-    model = mlflow.pyfunc.load_model(model_uri)
+def _predict(model, rows: pd.DataFrame) -> list[str]:
+    return [record["prediction"] for record in model.predict(rows.loc[:, list(FEATURES)])]
 
-    def predict_labels(frame: pd.DataFrame) -> list[str]:
-        return [record["prediction"] for record in model.predict(frame.loc[:, list(FEATURES)])]
 
+def _record(model: GatedModel, rows: pd.DataFrame, predicted: list[str], run_name: str) -> dict:
+    """MLflow's classifier evaluation of ``predicted`` in a nested run; its two headline metrics."""
+    frame = rows.loc[:, [*FEATURES, LABEL]].assign(prediction=predicted)
     with mlflow.start_run(run_name=run_name, nested=True):
-        mlflow.set_tag("iris.evaluated_model", model_uri)
-        return mlflow.models.evaluate(
-            model=predict_labels,
-            data=evaluation.loc[:, [*FEATURES, LABEL]],
+        mlflow.set_tag("iris.evaluated_model", model.uri)
+        result = mlflow.models.evaluate(
+            data=frame,
+            predictions="prediction",
             targets=LABEL,
             model_type="classifier",
             evaluators="default",
             evaluator_config={"average": "macro", "log_model_explainability": False},
         )
-
-
-def _gate_metrics(result) -> dict[str, float]:
-    return {name: float(result.metrics[name]) for name in GATE_THRESHOLDS}
+    return {name: float(result.metrics[name]) for name in RECORDED_METRICS}

@@ -19,6 +19,7 @@ import joblib
 import mlflow
 from mlflow.models import infer_signature
 
+from mlproject.cbpe import ARTIFACT_FILE as CALIBRATION_FILE
 from mlproject.config import FEATURES
 from mlproject.data import Split
 from mlproject.reference import build_reference
@@ -50,11 +51,24 @@ def pip_requirements() -> list[str]:
     return pins
 
 
-def log_and_register(estimator, split: Split, model_name: str, digest: str, candidate: str) -> str:
-    """Log the pyfunc in the active run, register it, and return the new version number."""
+def log_and_register(
+    estimator,
+    split: Split,
+    model_name: str,
+    digest: str,
+    candidate: str,
+    calibration: dict | None = None,
+) -> str:
+    """Log the pyfunc in the active run, register it, and return the new version number.
+
+    ``calibration`` (``mlproject.cbpe``) travels as the artifact ``cbpe_calibration.json``
+    for the sidecar's label-free accuracy estimate; the model itself never reads it.
+    """
     run = mlflow.active_run()
     run_id = run.info.run_id if run else None
-    with _model_arguments(estimator, split, model_name, run_id, digest, candidate) as arguments:
+    with _model_arguments(
+        estimator, split, model_name, run_id, digest, candidate, calibration
+    ) as arguments:
         info = mlflow.pyfunc.log_model(name="model", registered_model_name=model_name, **arguments)
     return str(info.registered_model_version)
 
@@ -67,7 +81,13 @@ def save_model(path: Path, estimator, split: Split, model_name: str, digest: str
 
 @contextmanager
 def _model_arguments(
-    estimator, split: Split, model_name: str, run_id: str | None, digest: str, candidate: str
+    estimator,
+    split: Split,
+    model_name: str,
+    run_id: str | None,
+    digest: str,
+    candidate: str,
+    calibration: dict | None = None,
 ) -> Iterator[dict]:
     """Keyword arguments shared by log_model and save_model; files live for the block."""
     example = split.x_test.head(3).reset_index(drop=True)
@@ -79,10 +99,15 @@ def _model_arguments(
         joblib.dump(estimator, estimator_path)
         reference_path = Path(folder) / "drift_reference.json"
         reference_path.write_text(json.dumps(build_reference(split.x_train)))
+        artifacts = {"estimator": str(estimator_path), "drift_reference": str(reference_path)}
+        if calibration is not None:
+            calibration_path = Path(folder) / CALIBRATION_FILE
+            calibration_path.write_text(json.dumps(calibration))
+            artifacts["cbpe_calibration"] = str(calibration_path)
         yield {
             "python_model": str(MODEL_CODE),
             "code_paths": [str(PACKAGE_DIR)],
-            "artifacts": {"estimator": str(estimator_path), "drift_reference": str(reference_path)},
+            "artifacts": artifacts,
             "signature": infer_signature(
                 example, _example_output(estimator, example), params=PARAMS
             ),

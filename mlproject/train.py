@@ -1,5 +1,9 @@
 """Train the candidates, log everything to MLflow, register the best, run the gate.
 
+The stages live in their own modules: ``search`` (tuning), ``tracking_inputs`` (what the
+run records about its data), ``cbpe`` (calibration), ``evaluate`` and ``gate`` (the paired
+comparison), ``registration`` and ``promotion`` (registering, and acting on the verdict).
+
 python -m mlproject.train --help        (what `mlflow run . -e main` calls)
 """
 
@@ -16,17 +20,16 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow import MlflowClient
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from mlproject.candidates import Candidate, parse_candidates
+from mlproject.candidates import parse_candidates
 from mlproject.config import Settings
-from mlproject.data import Split, file_digest, frame_digest, load_dataset, split_dataset
+from mlproject.data import Split, load_dataset, split_dataset
 from mlproject.errors import TrainingError
-from mlproject.evaluate import heldout_metrics, write_confusion_matrix
 from mlproject.feedback_data import labelled_predictions, without_rows_in
-from mlproject.packaging import log_and_register
-from mlproject.registry import current_champion, promote, record_decision
+from mlproject.gate import SKIPPED
+from mlproject.registration import register_and_gate
+from mlproject.search import search
+from mlproject.tracking_inputs import log_datasets, log_params_once, training_rows
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +50,6 @@ class TrainingOptions:
 
 
 @dataclass(frozen=True)
-class CandidateResult:
-    """One candidate's search outcome and scores."""
-
-    name: str
-    run_id: str
-    estimator: object
-    best_params: dict
-    metrics: dict[str, float]
-
-
-@dataclass(frozen=True)
 class TrainingSummary:
     """What a caller (the sidecar's retrain job) needs to know about the run."""
 
@@ -69,6 +61,10 @@ class TrainingSummary:
     reason: str
     data_digest: str
     feedback_rows: int = 0
+    # The gate's word (promoted, refused, challenger; skipped without registration) and its
+    # evidence: paired counts, McNemar p-values, CV differences (GateVerdict.evidence()).
+    decision: str = SKIPPED
+    gate: dict | None = None
 
 
 def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
@@ -85,10 +81,10 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
     feedback = pd.DataFrame()
     if options.include_feedback:
         feedback = without_rows_in(labelled_predictions(settings.log_store_url), heldout)
-    split = Split(train=_training_rows(split.train, feedback), test=heldout)
+    split = Split(train=training_rows(split.train, feedback), test=heldout)
     candidates = parse_candidates(options.candidates)
     with mlflow.start_run(run_name="train") as parent, tempfile.TemporaryDirectory() as tmp:
-        _log_params_once(
+        log_params_once(
             parent.info.run_id,
             {
                 "data_path": str(options.data_path),
@@ -101,7 +97,7 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
                 "include_feedback": str(options.include_feedback).lower(),
             },
         )
-        training_input = _log_datasets(dataset, evaluation, split, feedback, Path(tmp))
+        training_input = log_datasets(dataset, evaluation, split, feedback, Path(tmp))
         mlflow.log_params(
             {
                 "data_digest": dataset.digest,
@@ -113,18 +109,26 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
             }
         )
         mlflow.set_tag("iris.data_digest", dataset.digest)
-        results = [_search(candidate, split, options) for candidate in candidates]
+        results = [
+            search(candidate, split, cv_folds=options.cv_folds, seed=options.seed)
+            for candidate in candidates
+        ]
         best = max(results, key=lambda result: result.metrics["cv_f1_macro_mean"])
         mlflow.set_tag("iris.best_candidate", best.name)
         mlflow.log_metrics({f"best_{key}": value for key, value in best.metrics.items()})
         print(f"best candidate: {best.name} (CV macro-F1 {best.metrics['cv_f1_macro_mean']:.4f})")
-        version, promoted, reason = None, False, "registration skipped (register=false)"
+        version, verdict = None, None
         if options.register:
-            version, promoted, reason = _register_and_gate(best, split, training_input, settings)
+            version, verdict = register_and_gate(
+                best, split, training_input, settings, cv_folds=options.cv_folds, seed=options.seed
+            )
+        promoted = verdict is not None and verdict.promote
+        reason = verdict.reason if verdict else "registration skipped (register=false)"
         mlflow.set_tags(
             {
                 "iris.model_version": version or "",
                 "iris.promoted": str(promoted).lower(),
+                "iris.gate_decision": verdict.decision if verdict else SKIPPED,
                 "iris.gate_reason": reason,
             }
         )
@@ -137,147 +141,9 @@ def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:
             reason=reason,
             data_digest=training_input,
             feedback_rows=len(feedback),
+            decision=verdict.decision if verdict else SKIPPED,
+            gate=verdict.evidence() if verdict else None,
         )
-
-
-def _log_params_once(run_id: str, params: dict) -> None:
-    # `mlflow run` has already logged the entry point's parameters as it received them;
-    # MLflow refuses to change a logged value, so add only those it did not log.
-    logged = mlflow.get_run(run_id).data.params
-    mlflow.log_params({key: value for key, value in params.items() if key not in logged})
-
-
-def _training_rows(train: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
-    if feedback.empty:
-        return train
-    extra = feedback.loc[:, list(train.columns)]
-    return pd.concat([train, extra], ignore_index=True)
-
-
-def _log_datasets(dataset, evaluation, split: Split, feedback: pd.DataFrame, folder: Path) -> str:
-    """Log training and evaluation inputs; return the SHA-256 of the training data.
-
-    Without feedback the training input is the versioned CSV itself. With feedback it is
-    a new CSV snapshot of exactly the rows that trained the model (the CSV's training
-    part plus the labelled predictions), logged as an artifact with its own digest.
-    MLflow's dataset digest column holds 36 characters, so it gets the first 32 hex digits
-    and the full SHA-256 goes in the input's ``sha256`` tag.
-    """
-    if feedback.empty:
-        frame, source, digest, name = dataset.frame, str(dataset.path), dataset.digest, "iris"
-    else:
-        snapshot = folder / "training_snapshot.csv"
-        split.train.to_csv(snapshot, index=False, lineterminator="\n")
-        digest = file_digest(snapshot)
-        mlflow.log_artifact(str(snapshot), artifact_path="data")
-        frame, source, name = split.train, f"{dataset.path}+feedback", "iris+feedback"
-        feedback.loc[:, ["prediction_id"]].to_csv(folder / "feedback_ids.csv", index=False)
-        mlflow.log_artifact(str(folder / "feedback_ids.csv"), artifact_path="data")
-    training = mlflow.data.from_pandas(
-        frame, source=source, name=name, targets="species", digest=digest[:32]
-    )
-    mlflow.log_input(training, context="training", tags={"sha256": digest})
-    heldout_digest = frame_digest(split.test)
-    heldout = mlflow.data.from_pandas(
-        split.test,
-        source=str(evaluation.path),
-        name="iris-heldout",
-        targets="species",
-        digest=heldout_digest[:32],
-    )
-    mlflow.log_input(heldout, context="evaluation", tags={"sha256": heldout_digest})
-    mlflow.set_tag("iris.training_digest", digest)
-    return digest
-
-
-def _search(candidate: Candidate, split: Split, options: TrainingOptions) -> CandidateResult:
-    folds = StratifiedKFold(n_splits=options.cv_folds, shuffle=True, random_state=options.seed)
-    search = GridSearchCV(
-        candidate.build(options.seed),
-        candidate.grid,
-        cv=folds,
-        scoring={"f1_macro": "f1_macro", "accuracy": "accuracy"},
-        refit="f1_macro",
-        n_jobs=1,  # deterministic and polite on small machines; the grids are tiny
-    )
-    with mlflow.start_run(run_name=candidate.name, nested=True) as run:
-        search.fit(split.x_train, split.y_train)
-        best_index = search.best_index_
-        table = pd.DataFrame(search.cv_results_)
-        metrics = {
-            "cv_f1_macro_mean": float(table.loc[best_index, "mean_test_f1_macro"]),
-            "cv_f1_macro_std": float(table.loc[best_index, "std_test_f1_macro"]),
-            "cv_accuracy_mean": float(table.loc[best_index, "mean_test_accuracy"]),
-            "cv_accuracy_std": float(table.loc[best_index, "std_test_accuracy"]),
-        }
-        predicted = search.best_estimator_.predict(split.x_test)
-        metrics.update(heldout_metrics(split.y_test, predicted))
-        mlflow.set_tag("iris.candidate", candidate.name)
-        mlflow.log_params({"candidate": candidate.name, **_plain(search.best_params_)})
-        mlflow.log_metrics(metrics)
-        with tempfile.TemporaryDirectory() as folder:
-            folder_path = Path(folder)
-            table.to_csv(folder_path / "search_results.csv", index=False)
-            paths = [folder_path / "search_results.csv"]
-            paths += write_confusion_matrix(split.y_test, predicted, folder_path)
-            for path in paths:
-                mlflow.log_artifact(str(path))
-    print(
-        f"{candidate.name:<20} CV macro-F1 {metrics['cv_f1_macro_mean']:.4f} "
-        f"+- {metrics['cv_f1_macro_std']:.4f}  held-out accuracy {metrics['test_accuracy']:.4f}"
-        f"  F1 {metrics['test_f1_macro']:.4f}  {_plain(search.best_params_)}",
-        flush=True,
-    )
-    return CandidateResult(
-        candidate.name, run.info.run_id, search.best_estimator_, search.best_params_, metrics
-    )
-
-
-def _register_and_gate(best: CandidateResult, split: Split, digest: str, settings: Settings):
-    from mlproject.evaluate import run_gate
-
-    client = MlflowClient()
-    champion = current_champion(client, settings.model_name, settings.model_alias)
-    version = log_and_register(best.estimator, split, settings.model_name, digest, best.name)
-    champion_uri = f"models:/{settings.model_name}/{champion.version}" if champion else None
-    decision = run_gate(
-        f"models:/{settings.model_name}/{version}",
-        champion_uri,
-        champion.version if champion else None,
-        split.test,
-    )
-    tags = {
-        "gate.decision": "promoted" if decision.promote else "refused",
-        "gate.reason": decision.reason,
-        "gate.champion_version": decision.champion_version or "",
-        "candidate": best.name,
-        "data_digest": digest,
-    }
-    tags.update({f"gate.challenger_{k}": f"{v:.6f}" for k, v in decision.challenger.items()})
-    tags.update({f"gate.champion_{k}": f"{v:.6f}" for k, v in decision.champion.items()})
-    verdict = "Promoted to" if decision.promote else "Not promoted to"
-    record_decision(
-        client,
-        settings.model_name,
-        version,
-        tags,
-        f"{verdict} @{settings.model_alias} by the quality gate: {decision.reason}. "
-        f"Candidate {best.name}, data sha256 {digest}.",
-    )
-    if decision.promote:
-        promote(client, settings.model_name, version, settings.model_alias)
-    print(
-        f"registered {settings.model_name} version {version}: "
-        f"{'promoted' if decision.promote else 'not promoted'} ({decision.reason})"
-    )
-    return version, decision.promote, decision.reason
-
-
-def _plain(params: dict) -> dict:
-    return {
-        key.removeprefix("model__").removeprefix("estimator__"): value
-        for key, value in params.items()
-    }
 
 
 def _bool(text: str) -> bool:

@@ -12,6 +12,7 @@ from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
+from .monitoring.estimate import CalibrationSource, EstimateMonitor
 from .openapi import init_openapi
 from .ratelimit import init_rate_limits
 from .security import init_security_headers
@@ -44,8 +45,11 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
         model_info=model_info,
         lineage=LineageSource(settings.project),
         drift=DriftMonitor(engine, model_info, references, settings.drift),
+        estimate=EstimateMonitor(
+            engine, CalibrationSource(settings.project), settings.accuracy_window
+        ),
     )
-    state.gauge_providers.append(state.drift.metrics)
+    state.gauge_providers += [state.drift.metrics, state.estimate.metrics]
     app.extensions["sidecar"] = state
     register_error_handlers(app)
     init_security_headers(app)

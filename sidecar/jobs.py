@@ -190,6 +190,10 @@ def _text(value: Any) -> str | None:
 
 def _as_dict(row: sa.Row) -> dict[str, Any]:
     log_path = Path(row.log_path) if row.log_path else None
+    # The gate's word and evidence stay in the job's summary.json beside its output (like
+    # the output tail, readable on the host that ran the job); the row keeps the verdict.
+    summary = job_process.read_summary(log_path.parent / "summary.json") if log_path else None
+    summary = summary or {}
     return {
         "job_id": row.job_id,
         "state": row.state,
@@ -202,6 +206,8 @@ def _as_dict(row: sa.Row) -> dict[str, Any]:
         "run_id": row.run_id,
         "model_version": row.model_version,
         "promoted": row.promoted,
+        "decision": summary.get("decision"),
         "reason": row.reason,
+        "gate": summary.get("gate"),
         "output_tail": job_process.tail(log_path),
     }

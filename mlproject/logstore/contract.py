@@ -13,7 +13,8 @@ Metrics, each a ``Metric`` (name, help text, label names):
     DURATION_COUNT rows over LATENCY_BUCKETS
   gauges the sidecar computes on each scrape: LOG_STORE_UP, MODEL_INFO, LIVE_ACCURACY,
     LIVE_ACCURACY_LABELLED, FEEDBACK_LABELLED_RATIO, LABEL_DELAY, DRIFT_WINDOW_SIZE,
-    FEATURE_DRIFT_PSI, FEATURE_DRIFT_KS_PVALUE
+    FEATURE_DRIFT_PSI, FEATURE_DRIFT_KS_PVALUE, and the label-free estimate
+    ESTIMATED_ACCURACY (with _LOWER, _UPPER, _ROWS, _GAP, _LABELLED)
   *_TOTAL and DURATION_* are bare names (strings), the keys the writers count under.
   A help text may hold "{window}", filled in by whoever knows the window.
 
@@ -123,6 +124,34 @@ FEATURE_DRIFT_KS_PVALUE = Metric(
     "Two-sample Kolmogorov-Smirnov p-value, live window against the training values",
     ("feature",),
 )
+# Label-free accuracy (CBPE, mlproject.cbpe): per model version, over the latest {window}
+# predictions that version answered (served or shadow-scored), and on the latest {window}
+# labelled ones, how far live accuracy sits from the calibrated expectation.
+ESTIMATED_ACCURACY = Metric(
+    "iris_estimated_accuracy",
+    "Estimated accuracy without labels (mean calibrated confidence), latest {window} predictions",
+    ("version",),
+)
+ESTIMATED_ACCURACY_LOWER = Metric(
+    "iris_estimated_accuracy_lower", "Lower end of the estimate's 95% interval", ("version",)
+)
+ESTIMATED_ACCURACY_UPPER = Metric(
+    "iris_estimated_accuracy_upper", "Upper end of the estimate's 95% interval", ("version",)
+)
+ESTIMATED_ACCURACY_ROWS = Metric(
+    "iris_estimated_accuracy_rows", "Predictions behind iris_estimated_accuracy", ("version",)
+)
+ESTIMATED_ACCURACY_GAP = Metric(
+    "iris_estimated_accuracy_gap_zscore",
+    "Live minus estimated correct count on the latest {window} labelled predictions, in "
+    "standard deviations of the estimate (beyond +-1.96: outside its 95% interval)",
+    ("version",),
+)
+ESTIMATED_ACCURACY_LABELLED = Metric(
+    "iris_estimated_accuracy_labelled",
+    "Labelled predictions behind iris_estimated_accuracy_gap_zscore",
+    ("version",),
+)
 GAUGES: tuple[Metric, ...] = (
     LOG_STORE_UP,
     MODEL_INFO,
@@ -133,6 +162,12 @@ GAUGES: tuple[Metric, ...] = (
     DRIFT_WINDOW_SIZE,
     FEATURE_DRIFT_PSI,
     FEATURE_DRIFT_KS_PVALUE,
+    ESTIMATED_ACCURACY,
+    ESTIMATED_ACCURACY_LOWER,
+    ESTIMATED_ACCURACY_UPPER,
+    ESTIMATED_ACCURACY_ROWS,
+    ESTIMATED_ACCURACY_GAP,
+    ESTIMATED_ACCURACY_LABELLED,
 )
 
 # ---- model_switches.outcome ------------------------------------------------------------------

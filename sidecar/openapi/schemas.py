@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlproject.config import CLASSES, FEATURES
+from mlproject.gate import GATE_DECISIONS
 from mlproject.logstore import contract
 
 
@@ -178,7 +179,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "RetrainStarted": _object({"job_id": STRING, "state": JOB_STATE, "status_url": STRING}),
     "Job": _object(
-        {"job_id": STRING, "state": JOB_STATE, "reason": nullable(STRING)},
+        {
+            "job_id": STRING,
+            "state": JOB_STATE,
+            "reason": nullable(STRING),
+            "decision": nullable({"enum": list(GATE_DECISIONS)}),
+            "gate": nullable(
+                {
+                    "type": "object",
+                    "description": "The paired gate's evidence: paired counts, exact McNemar "
+                    "p-values, repeated CV differences, held-out metrics",
+                }
+            ),
+        },
     ),
     "Drift": _object(
         {"status": STRING, "window": {"type": "object"}, "features": {"type": "object"}},
@@ -221,6 +234,28 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "accuracy": nullable(NUMBER),
             "labelled_total": COUNT,
             "by_version": {"type": "array"},
+            "estimated": {
+                "type": "array",
+                "description": "Label-free accuracy per version (CBPE): estimate with its 95% "
+                "interval over the latest predictions, and on the labelled ones the gap "
+                "z-score of live accuracy against it",
+                "items": _object(
+                    {
+                        "version": STRING,
+                        "estimate": nullable(
+                            _object(
+                                {
+                                    "accuracy": NUMBER,
+                                    "lower": NUMBER,
+                                    "upper": NUMBER,
+                                    "rows": COUNT,
+                                }
+                            )
+                        ),
+                        "live": nullable({"type": "object"}),
+                    }
+                ),
+            },
         }
     ),
     "DashboardDrift": _object(

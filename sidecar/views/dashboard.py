@@ -109,7 +109,8 @@ def errors():
 
 @bp.get("/accuracy")
 def accuracy():
-    """Share of correct predictions among the latest ``window`` labelled ones, per version."""
+    """Share of correct predictions among the latest ``window`` labelled ones, per version,
+    and each version's label-free estimate (over the sidecar's own accuracy window)."""
     args = params.query_args(request.args, ("window",))
     state = get_state()
     window = params.bounded_int(
@@ -118,6 +119,7 @@ def accuracy():
     with state.engine.connect() as conn:
         versions = accuracy_by_version(conn, window)
         labelled_total = queries.labelled_total(conn)
+        estimated = state.estimate.current(conn)
     labelled = sum(v.labelled for v in versions)
     correct = sum(v.correct for v in versions)
     return jsonify(
@@ -128,6 +130,9 @@ def accuracy():
             "accuracy": correct / labelled if labelled else None,
             "labelled_total": labelled_total,
             "by_version": [v.as_dict() for v in versions],
+            # Label-free (CBPE) per version: over the latest IRIS_ACCURACY_WINDOW predictions,
+            # and on the labelled rows above; see sidecar.monitoring.estimate.
+            "estimated": estimated,
         }
     )
 

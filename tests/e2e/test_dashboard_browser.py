@@ -7,6 +7,7 @@ Skipped when Chromium or Playwright is missing, except under CI, where that fail
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -132,6 +133,26 @@ def test_dashboard_updates_when_new_predictions_are_logged(tmp_path, sidecar, op
     first_row = page.locator("#predictions-rows tr").first
     expect(first_row).to_have_attribute("data-prediction-id", newer[-1].prediction_id)
     expect(page.get_by_test_id("model-version")).to_have_text("v3", timeout=20_000)
+    assert console.errors == []
+    engine.dispose()
+
+
+def test_the_label_free_estimate_shows_beside_live_accuracy_for_a_calibrated_version(
+    tmp_path, sidecar, open_page, trained_registry
+):
+    from playwright.sync_api import expect
+
+    store_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    engine = create_store_engine(store_url)
+    records = write_predictions(engine, 40, "1", "run-one", seed=5)  # v1 carries a calibration
+    server = sidecar(store_url, tracking_uri=trained_registry["tracking_uri"])
+    label_some(server.url, TOKEN, records, share=0.5)
+    page, console = open_page(server.url + "/")
+    line = page.locator('#accuracy-estimated li[data-version="1"]')
+    expect(line).to_contain_text("v1: ", timeout=30_000)
+    expect(line).to_contain_text("of 40")
+    expect(line).to_have_text(re.compile(r"v1: \d+\.\d% \(\d+\.\d%–\d+\.\d%\) of 40"))
+    expect(page.locator("#accuracy-by-version")).to_contain_text("v1: ")
     assert console.errors == []
     engine.dispose()
 

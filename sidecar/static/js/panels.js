@@ -161,9 +161,9 @@ function drift() {
   };
 }
 
-/* Live accuracy from feedback, overall and per version. */
+/* Live accuracy from feedback, overall and per version, and the label-free estimate. */
 function accuracy() {
-  const $ = claim("accuracy", ["accuracy-value", "accuracy-labelled", "accuracy-total", "accuracy-by-version"]);
+  const $ = claim("accuracy", ["accuracy-value", "accuracy-labelled", "accuracy-total", "accuracy-by-version", "accuracy-estimated"]);
   return {
     source: "api/accuracy",
     render(data) {
@@ -175,8 +175,24 @@ function accuracy() {
       (data.by_version || []).forEach((v) => {
         list.appendChild(el("li", { text: `v${v.model_version}: ${fmtPercent(v.accuracy)} of ${v.labelled}` }));
       });
+      renderEstimates($("accuracy-estimated"), data.estimated || []);
     },
   };
+}
+
+/* One line per version: estimate [interval] over n predictions; flagged when live accuracy
+   on the labelled rows sits outside the estimate's 95% interval on those same rows. */
+function renderEstimates(list, estimates) {
+  clear(list);
+  const shown = estimates.filter((item) => item.estimate);
+  if (!shown.length) list.appendChild(el("li", { class: "muted", text: "no estimate yet" }));
+  shown.forEach((item) => {
+    const e = item.estimate;
+    const diverged = item.live && Math.abs(item.live.gap_zscore) > 1.96;
+    const text = `v${item.version}: ${fmtPercent(e.accuracy)} (${fmtPercent(e.lower)}–${fmtPercent(e.upper)}) of ${e.rows}`;
+    const note = diverged ? " · live accuracy outside this interval" : "";
+    list.appendChild(el("li", { class: diverged ? "bad" : null, "data-version": item.version, text: text + note }));
+  });
 }
 
 /* Rejected requests by reason, and the latest one. */

@@ -132,7 +132,8 @@ export function createRetrain() {
     state.textContent = job.state;
     state.dataset.kind = job.state;
     setText($("job-version"), job.model_version ? `v${job.model_version}` : "–");
-    const gate = job.promoted === true ? "promoted" : job.promoted === false ? "not promoted" : "";
+    const gate = job.decision === "challenger" ? "registered as @challenger"
+      : job.promoted === true ? "promoted" : job.promoted === false ? "not promoted" : "";
     setText($("job-gate"), [gate, job.reason].filter(Boolean).join(": ") || "–");
     const tail = $("job-tail");
     tail.textContent = (job.output_tail || []).join("\n");

@@ -14,6 +14,15 @@ SPEC_COUNTERS = {
     "iris_promotion_refused_total",
 }
 SPEC_GAUGES = {"iris_live_accuracy", "iris_feature_drift_psi", "iris_model_info"}
+# The label-free accuracy estimate beside live accuracy (issue 9, item 7).
+ESTIMATE_GAUGES = {
+    "iris_estimated_accuracy",
+    "iris_estimated_accuracy_lower",
+    "iris_estimated_accuracy_upper",
+    "iris_estimated_accuracy_rows",
+    "iris_estimated_accuracy_gap_zscore",
+    "iris_estimated_accuracy_labelled",
+}
 SPEC_HISTOGRAMS = {"iris_prediction_duration_seconds"}
 # prometheus-flask-exporter's metrics, and the series Prometheus writes for every target.
 FLASK_EXPORTER = {"flask_http_request_total"}
@@ -39,7 +48,8 @@ _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 def known_metric_names() -> set[str]:
     """Every series name a dashboard or alert may select."""
-    names = SPEC_COUNTERS | SPEC_GAUGES | FLASK_EXPORTER | PROMETHEUS_BUILTIN | EDGE
+    names = SPEC_COUNTERS | SPEC_GAUGES | ESTIMATE_GAUGES | FLASK_EXPORTER | PROMETHEUS_BUILTIN
+    names |= EDGE
     for base in SPEC_HISTOGRAMS | FLASK_HISTOGRAMS:
         names |= {base + suffix for suffix in _HISTOGRAM_SUFFIXES}
     return names

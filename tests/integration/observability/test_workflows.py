@@ -175,16 +175,26 @@ def _summary_script() -> str:
     return step["run"].split("<<'PY'\n", 1)[1].rsplit("PY", 1)[0]
 
 
-@pytest.mark.parametrize("promoted", [True, False])
-def test_train_summary_states_the_gate_decision_from_the_real_training_summary(tmp_path, promoted):
+@pytest.mark.parametrize(
+    ("decision", "verdict"),
+    [
+        ("promoted", "promoted to @champion"),
+        ("refused", "not promoted"),
+        ("challenger", "registered as @challenger"),
+    ],
+)
+def test_train_summary_states_the_gate_decision_from_the_real_training_summary(
+    tmp_path, decision, verdict
+):
     summary = TrainingSummary(
         run_id="abc123",
         model_name="iris-classifier",
         best_candidate="svm",
         model_version="7",
-        promoted=promoted,
-        reason="macro F1 0.97 >= champion's 0.96" if promoted else "macro F1 0.90 < 0.96",
+        promoted=decision == "promoted",
+        reason=f"{decision}: b = 0, c = 0 on the same 30 held-out rows",
         data_digest="d" * 64,
+        decision=decision,
     )
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(asdict(summary)))
@@ -193,7 +203,6 @@ def test_train_summary_states_the_gate_decision_from_the_real_training_summary(t
     result = subprocess.run(
         [sys.executable, str(script), str(path)], capture_output=True, text=True, check=True
     )
-    verdict = "promoted to @champion" if promoted else "not promoted"
     assert f"### iris-classifier version 7: {verdict}" in result.stdout
     assert f"- gate: {summary.reason}" in result.stdout
     assert "`abc123`" in result.stdout and "d" * 64 in result.stdout

@@ -46,6 +46,8 @@ def test_finished_job_reports_succeeded_with_the_summary_fields(store_url, start
     assert job["model_version"] == "7"
     assert job["promoted"] is True
     assert job["reason"] == "tiny fixture (candidates=logistic_regression)"
+    assert job["decision"] == "promoted"
+    assert job["gate"]["paired"] == {"rows": 30, "champion_only": 0, "candidate_only": 0}
     assert job["params"] == {"candidates": "logistic_regression"}
     assert job["created_at"] <= job["started_at"] <= job["finished_at"]
     assert any("tiny training done" in line for line in job["output_tail"])

@@ -29,6 +29,8 @@ if args.summary_path:
                 "model_version": "7",
                 "promoted": True,
                 "reason": f"tiny fixture (candidates={args.candidates})",
+                "decision": "promoted",
+                "gate": {"paired": {"rows": 30, "champion_only": 0, "candidate_only": 0}},
             },
             handle,
         )
