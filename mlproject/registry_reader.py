@@ -14,6 +14,8 @@ means for them (serving starts anyway, the dashboard shows "unknown").
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,26 @@ class RegistryReader:
             found = self._get("model-versions/get-download-uri", {"name": name, "version": version})
             return (found or {}).get("artifact_uri")
         return self._client_call(lambda c: c.get_model_version_download_uri(name, version))
+
+    def version_json(self, name: str, version: str, artifact_path: str) -> tuple[Any, str]:
+        """The parsed JSON file at ``artifact_path`` among a version's files, and its URI.
+
+        Not a ``models:/`` URI: MLflow resolves those through the global registry URI and
+        ignores the one passed in, so the registry is asked where the version's files are.
+        Raises RegistryUnavailable, LookupError (no such version) or MLflow's download error.
+        """
+        self.check_reachable()  # fail fast rather than through MLflow's retries
+        root = self.download_uri(name, version)
+        if root is None:
+            raise LookupError(f"{name} version {version} is not in the registry")
+        artifact_uri = f"{root.rstrip('/')}/{artifact_path}"
+        from mlflow.artifacts import download_artifacts  # heavy: imported on first use only
+
+        with tempfile.TemporaryDirectory(prefix="iris-artifact-") as folder:
+            path = download_artifacts(
+                artifact_uri=artifact_uri, dst_path=folder, tracking_uri=self.tracking_uri
+            )
+            return json.loads(Path(path).read_text()), artifact_uri
 
     def check_reachable(self) -> None:
         """Raise RegistryUnavailable unless the registry answers (or its store exists)."""

@@ -10,9 +10,7 @@ from the versioned CSV instead, and ``source`` says so; MLflow is asked again af
 
 from __future__ import annotations
 
-import json
 import logging
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -85,21 +83,10 @@ class ReferenceSource:
             return self._from_csv(version, self._failed[version][1])
 
     def _from_mlflow(self, version: str) -> Reference:
-        name, uri = self._settings.model_name, self._settings.tracking_uri
-        # Not a models:/ URI: MLflow resolves those through the global registry URI and
-        # ignores the one passed in, so ask the registry where the version's files are.
-        reader = RegistryReader(uri, timeout=PROBE_TIMEOUT_SECONDS)
-        reader.check_reachable()  # fail fast rather than through MLflow's retries
-        root = reader.download_uri(name, version)
-        if root is None:
-            raise LookupError(f"{name} version {version} is not in the registry")
-        root = root.rstrip("/")
-        from mlflow.artifacts import download_artifacts  # heavy: imported on first fetch only
-
-        artifact_uri = f"{root}/{ARTIFACT_PATH}"
-        with tempfile.TemporaryDirectory(prefix="iris-drift-") as folder:
-            path = download_artifacts(artifact_uri=artifact_uri, dst_path=folder, tracking_uri=uri)
-            payload = json.loads(Path(path).read_text())
+        reader = RegistryReader(self._settings.tracking_uri, timeout=PROBE_TIMEOUT_SECONDS)
+        payload, artifact_uri = reader.version_json(
+            self._settings.model_name, version, ARTIFACT_PATH
+        )
         return Reference(
             features=payload["features"],
             rows=int(payload["rows"]),

@@ -32,9 +32,11 @@ from sqlalchemy.engine import Engine
 from mlproject import cbpe
 from mlproject.config import Settings
 from mlproject.logstore import contract, tables
+from mlproject.registry_reader import RegistryReader
 
 from ..cache import TTLCache
-from .version_artifacts import fetch_version_json
+
+REGISTRY_TIMEOUT_SECONDS = 2.0
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,9 @@ class CalibrationSource:
             if failed_at is not None and time.monotonic() - failed_at < self._retry_seconds:
                 return None
             try:
-                payload, _ = fetch_version_json(self._settings, version, ARTIFACT_PATH)
+                payload, _ = RegistryReader(
+                    self._settings.tracking_uri, timeout=REGISTRY_TIMEOUT_SECONDS
+                ).version_json(self._settings.model_name, version, ARTIFACT_PATH)
                 cbpe.calibrated(payload, [0.5])  # refuse an unknown format now, not per scrape
             except Exception as exc:  # noqa: BLE001 - no calibration means no estimate
                 logger.info("no CBPE calibration for version %s: %s", version, exc)

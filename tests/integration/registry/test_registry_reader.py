@@ -26,6 +26,7 @@ def registry(tmp_path_factory):
     for index in (1, 2):
         run = client.create_run(experiment)
         client.log_param(run.info.run_id, "data_digest", f"digest-{index}")
+        client.log_text(run.info.run_id, f'{{"index": {index}}}', "model/artifacts/info.json")
         client.set_terminated(run.info.run_id)
         client.create_model_version(
             NAME, f"{run.info.artifact_uri}/model", run.info.run_id, tags={"candidate": f"c{index}"}
@@ -74,6 +75,14 @@ def test_a_run_with_its_experiment_and_params(reader, registry):
 
 def test_where_a_versions_files_are(reader, registry):
     assert reader.download_uri(NAME, "2") == f"{registry['runs'][1].info.artifact_uri}/model"
+
+
+def test_a_json_file_among_a_versions_files(reader, registry):
+    payload, uri = reader.version_json(NAME, "2", "artifacts/info.json")
+    assert payload == {"index": 2}
+    assert uri == f"{registry['runs'][1].info.artifact_uri}/model/artifacts/info.json"
+    with pytest.raises(LookupError):
+        reader.version_json(NAME, "99", "artifacts/info.json")
 
 
 def test_an_unreachable_server_is_unavailable_within_the_timeout():
