@@ -17,7 +17,8 @@ Metrics, each a ``Metric`` (name, help text, label names):
   *_TOTAL and DURATION_* are bare names (strings), the keys the writers count under.
   A help text may hold "{window}", filled in by whoever knows the window.
 
-``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED (``SWITCH_OUTCOMES``);
+``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED, and the trial's actions
+PROMOTED, CANARY_STOPPED (``TRIAL_ACTIONS``), all in ``SWITCH_OUTCOMES``;
 ``SERVING_OUTCOMES`` are those after which a version is serving.
 ``retrain_jobs.state``: QUEUED, RUNNING, SUCCEEDED, FAILED (``JOB_STATES``);
 ``ACTIVE_JOB_STATES`` hold the single-flight slot.
@@ -138,7 +139,13 @@ GAUGES: tuple[Metric, ...] = (
 SWITCHED = "switched"  # a new version took traffic
 REFUSED = "refused"  # a promoted version failed to load or its smoke test; the old one serves
 RESTARTED = "restarted"  # the same version in a new process
-SWITCH_OUTCOMES: tuple[str, ...] = (SWITCHED, REFUSED, RESTARTED)
+# What the trial did with IRIS_AUTO_PROMOTE=true (challenger_decisions.action, and the
+# outcome of the model_switches row that records the gesture; the supervisor's own
+# "switched" row follows once the new champion serves).
+PROMOTED = "promoted"  # @champion moved to the challenger on "challenger better"
+CANARY_STOPPED = "canary stopped"  # serving.canary_percent set to 0 on "challenger worse"
+TRIAL_ACTIONS: tuple[str, ...] = (PROMOTED, CANARY_STOPPED)
+SWITCH_OUTCOMES: tuple[str, ...] = (SWITCHED, REFUSED, RESTARTED, *TRIAL_ACTIONS)
 SERVING_OUTCOMES: tuple[str, ...] = (SWITCHED, RESTARTED)
 
 # ---- retrain_jobs.state ----------------------------------------------------------------------
