@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 
 from mlproject.logstore import create_store_engine
@@ -11,11 +13,19 @@ from .errors import SidecarError, register_error_handlers
 from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
-from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
+from .monitoring import (
+    DriftMonitor,
+    LogStoreCollector,
+    ReferenceSource,
+    init_metrics,
+    trial_metrics,
+)
 from .openapi import init_openapi
 from .ratelimit import init_rate_limits
 from .security import init_security_headers
 from .state import SidecarState, get_state
+from .trial_registry import TrialRegistrySource
+from .trial_report import TrialMonitor
 from .views import BLUEPRINTS
 
 __all__ = ["SidecarError", "SidecarSettings", "create_app", "get_state"]
@@ -44,8 +54,12 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
         model_info=model_info,
         lineage=LineageSource(settings.project),
         drift=DriftMonitor(engine, model_info, references, settings.drift),
+        trial=TrialMonitor(
+            engine, settings.project.model_name, TrialRegistrySource(settings.project)
+        ),
     )
     state.gauge_providers.append(state.drift.metrics)
+    state.gauge_providers.append(partial(trial_metrics, state.trial))
     app.extensions["sidecar"] = state
     register_error_handlers(app)
     init_security_headers(app)

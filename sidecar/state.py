@@ -1,4 +1,5 @@
-"""What one sidecar process holds: settings, engine, jobs, model and lineage lookups, drift."""
+"""What one sidecar process holds: settings, engine, jobs, model and lineage lookups, drift,
+the challenger trial."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring.drift import DriftMonitor
+from .trial_report import TrialMonitor
 
 
 @dataclass
@@ -24,6 +26,7 @@ class SidecarState:
     model_info: ModelInfoSource
     lineage: LineageSource
     drift: DriftMonitor
+    trial: TrialMonitor
     gauge_providers: list = field(default_factory=list)
 
 

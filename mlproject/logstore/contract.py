@@ -14,6 +14,10 @@ Metrics, each a ``Metric`` (name, help text, label names):
   gauges the sidecar computes on each scrape: LOG_STORE_UP, MODEL_INFO, LIVE_ACCURACY,
     LIVE_ACCURACY_LABELLED, FEEDBACK_LABELLED_RATIO, LABEL_DELAY, DRIFT_WINDOW_SIZE,
     FEATURE_DRIFT_PSI, FEATURE_DRIFT_KS_PVALUE
+  the trial's gauges (``TRIAL_GAUGES``): LIVE_ACCURACY_BY_ROLE (iris_live_accuracy with
+    labels version and role; the unlabelled series stays the served traffic's),
+    CHALLENGER_AGREEMENT, CHALLENGER_DECISION (index in TRIAL_DECISIONS), SHADOW_LAG,
+    CHALLENGER_CANARY_PERCENT
   *_TOTAL and DURATION_* are bare names (strings), the keys the writers count under.
   A help text may hold "{window}", filled in by whoever knows the window.
 
@@ -123,6 +127,36 @@ FEATURE_DRIFT_KS_PVALUE = Metric(
     "Two-sample Kolmogorov-Smirnov p-value, live window against the training values",
     ("feature",),
 )
+# The challenger trial (absent while no trial runs).
+LIVE_ACCURACY_BY_ROLE = Metric(
+    LIVE_ACCURACY.name,
+    LIVE_ACCURACY.help,
+    ("version", "role"),
+)  # same name: the trial's two versions over their paired labelled rows
+CHALLENGER_AGREEMENT = Metric(
+    "iris_challenger_agreement_ratio",
+    "Share of paired rows on which champion and challenger predict the same class",
+)
+CHALLENGER_DECISION = Metric(
+    "iris_challenger_decision",
+    "The trial's recorded decision: 0 collecting, 1 challenger better, "
+    "2 challenger worse, 3 no difference",
+)
+SHADOW_LAG = Metric(
+    "iris_shadow_lag_rows", "Logged rows of the model the shadow scorer has not read yet"
+)
+CHALLENGER_CANARY_PERCENT = Metric(
+    "iris_challenger_canary_percent",
+    "Share of live traffic (percent) the registry's serving.canary_percent sends to the challenger",
+)
+TRIAL_GAUGES: tuple[Metric, ...] = (
+    LIVE_ACCURACY_BY_ROLE,
+    CHALLENGER_AGREEMENT,
+    CHALLENGER_DECISION,
+    SHADOW_LAG,
+    CHALLENGER_CANARY_PERCENT,
+)
+
 GAUGES: tuple[Metric, ...] = (
     LOG_STORE_UP,
     MODEL_INFO,
@@ -133,6 +167,8 @@ GAUGES: tuple[Metric, ...] = (
     DRIFT_WINDOW_SIZE,
     FEATURE_DRIFT_PSI,
     FEATURE_DRIFT_KS_PVALUE,
+    # the trial's, but LIVE_ACCURACY_BY_ROLE (a second label set of LIVE_ACCURACY)
+    *TRIAL_GAUGES[1:],
 )
 
 # ---- model_switches.outcome ------------------------------------------------------------------
