@@ -2,8 +2,9 @@
 
 Run: ``.venv/bin/python -m benchmarks.bench_shadow_cpu [--requests N]``. One scoring
 server (``mlflow models serve`` of @champion, logging through its spool and shipper),
-the same sequential single-row requests twice: first with no challenger trial, then with
-``python -m mlproject.challenger`` scoring every logged row with @challenger. Reports the
+the same sequential single-row requests three times: with no scorer, with
+``python -m mlproject.challenger`` scoring every logged row with @challenger, and with the
+scorer stopped again (the spread between the first and last is this machine's noise). Reports the
 scoring process group's CPU per request (utime + stime from /proc, the shipper included),
 client latency, and the scorer's own CPU per shadow row. Compare within one run.
 """
@@ -106,12 +107,16 @@ def main(argv: list[str] | None = None) -> None:
                     sa.select(sa.func.count()).select_from(tables.shadow_predictions)
                 ).scalar_one()
             engine.dispose()
+            scorer.stop()
+            scorer = None
+            again = run_requests(server.url, args.requests, server.process.pid)
         finally:
             if scorer is not None:
                 scorer.stop()
             server.stop()
     print(f"scoring CPU per request, no trial:        {alone[0]:.3f} ms (p50 {alone[1]:.2f} ms)")
     print(f"scoring CPU per request, scorer running:  {beside[0]:.3f} ms (p50 {beside[1]:.2f} ms)")
+    print(f"scoring CPU per request, scorer stopped:  {again[0]:.3f} ms (p50 {again[1]:.2f} ms)")
     print(f"shadow scorer CPU per shadow row: {1000 * scorer_cpu / max(shadows, 1):.3f} ms "
           f"({shadows} rows)")  # fmt: skip
 
