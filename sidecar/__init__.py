@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 
 from mlproject.logstore import create_store_engine
@@ -11,12 +13,20 @@ from .errors import SidecarError, register_error_handlers
 from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
-from .monitoring import DriftMonitor, LogStoreCollector, ReferenceSource, init_metrics
+from .monitoring import (
+    DriftMonitor,
+    LogStoreCollector,
+    ReferenceSource,
+    init_metrics,
+    trial_metrics,
+)
 from .monitoring.estimate import CalibrationSource, EstimateMonitor
 from .openapi import init_openapi
 from .ratelimit import init_rate_limits
 from .security import init_security_headers
 from .state import SidecarState, get_state
+from .trial_registry import TrialRegistrySource
+from .trial_report import TrialMonitor
 from .views import BLUEPRINTS
 
 __all__ = ["SidecarError", "SidecarSettings", "create_app", "get_state"]
@@ -48,8 +58,12 @@ def create_app(settings: SidecarSettings | None = None) -> Flask:
         estimate=EstimateMonitor(
             engine, CalibrationSource(settings.project), settings.accuracy_window
         ),
+        trial=TrialMonitor(
+            engine, settings.project.model_name, TrialRegistrySource(settings.project)
+        ),
     )
     state.gauge_providers += [state.drift.metrics, state.estimate.metrics]
+    state.gauge_providers.append(partial(trial_metrics, state.trial))
     app.extensions["sidecar"] = state
     register_error_handlers(app)
     init_security_headers(app)

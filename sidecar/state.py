@@ -1,5 +1,5 @@
 """What one sidecar process holds: settings, engine, jobs, model and lineage lookups, drift,
-the label-free accuracy estimate."""
+the label-free accuracy estimate, the challenger trial."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring.drift import DriftMonitor
 from .monitoring.estimate import EstimateMonitor
+from .trial_report import TrialMonitor
 
 
 @dataclass
@@ -27,6 +28,7 @@ class SidecarState:
     lineage: LineageSource
     drift: DriftMonitor
     estimate: EstimateMonitor
+    trial: TrialMonitor
     gauge_providers: list = field(default_factory=list)
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from mlproject.challenger.settings import CHALLENGER_ENV_VARS
 from mlproject.config import ENV_VARS
 from serving.settings import SERVING_ENV_VARS
 from sidecar.config import SIDECAR_ENV_VARS
@@ -21,7 +22,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 @pytest.fixture(autouse=True)
 def clean_project_environment(monkeypatch):
     """No test sees the project's variables from the shell that started pytest."""
-    for name in (*ENV_VARS, *SERVING_ENV_VARS, *SIDECAR_ENV_VARS):
+    for name in (*ENV_VARS, *SERVING_ENV_VARS, *SIDECAR_ENV_VARS, *CHALLENGER_ENV_VARS):
         monkeypatch.delenv(name, raising=False)
     for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
         monkeypatch.delenv(name, raising=False)

@@ -15,12 +15,17 @@ Metrics, each a ``Metric`` (name, help text, label names):
     LIVE_ACCURACY_LABELLED, FEEDBACK_LABELLED_RATIO, LABEL_DELAY, DRIFT_WINDOW_SIZE,
     FEATURE_DRIFT_PSI, FEATURE_DRIFT_KS_PVALUE, and the label-free estimate
     ESTIMATED_ACCURACY (with _LOWER, _UPPER, _ROWS, _GAP, _LABELLED)
+  the trial's gauges (``TRIAL_GAUGES``): LIVE_ACCURACY_BY_ROLE (iris_live_accuracy with
+    labels version and role; the unlabelled series stays the served traffic's),
+    CHALLENGER_AGREEMENT, CHALLENGER_DECISION (index in TRIAL_DECISIONS), SHADOW_LAG,
+    CHALLENGER_CANARY_PERCENT
   *_TOTAL and DURATION_* are bare names (strings), the keys the writers count under.
   A help text may hold "{window}", filled in by whoever knows the window.
 
-``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED, and for the challenger
-CANARY_STARTED, CANARY_STOPPED, CANARY_RESTARTED (``SWITCH_OUTCOMES``);
-``SERVING_OUTCOMES`` are those after which a version is serving as the champion.
+``model_switches.outcome``: SWITCHED, REFUSED, RESTARTED; for the challenger's process
+CANARY_STARTED, CANARY_STOPPED, CANARY_RESTARTED; and the trial's actions PROMOTED,
+CANARY_WITHDRAWN (``TRIAL_ACTIONS``); all in ``SWITCH_OUTCOMES``. ``SERVING_OUTCOMES`` are
+those after which a version is serving as the champion.
 ``retrain_jobs.state``: QUEUED, RUNNING, SUCCEEDED, FAILED (``JOB_STATES``);
 ``ACTIVE_JOB_STATES`` hold the single-flight slot.
 """
@@ -152,6 +157,36 @@ ESTIMATED_ACCURACY_LABELLED = Metric(
     "Labelled predictions behind iris_estimated_accuracy_gap_zscore",
     ("version",),
 )
+# The challenger trial (absent while no trial runs).
+LIVE_ACCURACY_BY_ROLE = Metric(
+    LIVE_ACCURACY.name,
+    LIVE_ACCURACY.help,
+    ("version", "role"),
+)  # same name: the trial's two versions over their paired labelled rows
+CHALLENGER_AGREEMENT = Metric(
+    "iris_challenger_agreement_ratio",
+    "Share of paired rows on which champion and challenger predict the same class",
+)
+CHALLENGER_DECISION = Metric(
+    "iris_challenger_decision",
+    "The trial's recorded decision: 0 collecting, 1 challenger better, "
+    "2 challenger worse, 3 no difference",
+)
+SHADOW_LAG = Metric(
+    "iris_shadow_lag_rows", "Logged rows of the model the shadow scorer has not read yet"
+)
+CHALLENGER_CANARY_PERCENT = Metric(
+    "iris_challenger_canary_percent",
+    "Share of live traffic (percent) the registry's serving.canary_percent sends to the challenger",
+)
+TRIAL_GAUGES: tuple[Metric, ...] = (
+    LIVE_ACCURACY_BY_ROLE,
+    CHALLENGER_AGREEMENT,
+    CHALLENGER_DECISION,
+    SHADOW_LAG,
+    CHALLENGER_CANARY_PERCENT,
+)
+
 GAUGES: tuple[Metric, ...] = (
     LOG_STORE_UP,
     MODEL_INFO,
@@ -168,6 +203,8 @@ GAUGES: tuple[Metric, ...] = (
     ESTIMATED_ACCURACY_ROWS,
     ESTIMATED_ACCURACY_GAP,
     ESTIMATED_ACCURACY_LABELLED,
+    # the trial's, but LIVE_ACCURACY_BY_ROLE (a second label set of LIVE_ACCURACY)
+    *TRIAL_GAUGES[1:],
 )
 
 # ---- model_switches.outcome ------------------------------------------------------------------
@@ -180,6 +217,12 @@ RESTARTED = "restarted"  # the same version in a new process
 CANARY_STARTED = "canary started"  # the challenger took its slots (and its canary share)
 CANARY_STOPPED = "canary stopped"  # alias moved or deleted, or the challenger became champion
 CANARY_RESTARTED = "canary restarted"  # the challenger in a new process
+# What the trial did with IRIS_AUTO_PROMOTE=true (challenger_decisions.action, and the
+# outcome of the model_switches row that records the gesture; the supervisor's own
+# "switched" row follows once the new champion serves).
+PROMOTED = "promoted"  # @champion moved to the challenger on "challenger better"
+CANARY_WITHDRAWN = "canary withdrawn"  # serving.canary_percent set to 0 on "challenger worse"
+TRIAL_ACTIONS: tuple[str, ...] = (PROMOTED, CANARY_WITHDRAWN)
 SWITCH_OUTCOMES: tuple[str, ...] = (
     SWITCHED,
     REFUSED,
@@ -187,6 +230,7 @@ SWITCH_OUTCOMES: tuple[str, ...] = (
     CANARY_STARTED,
     CANARY_STOPPED,
     CANARY_RESTARTED,
+    *TRIAL_ACTIONS,
 )
 SERVING_OUTCOMES: tuple[str, ...] = (SWITCHED, RESTARTED)
 

@@ -217,7 +217,7 @@ challenger_decisions = Table(
     # collecting, challenger better, challenger worse, no difference
     Column("decision", String(32), nullable=False),
     Column("evidence", JSON, nullable=False),
-    # What was done about it: None (advice), "promoted", "canary stopped".
+    # What was done about it: None (advice), "promoted", "canary withdrawn".
     Column("action", String(32), nullable=True),
     Index("ix_challenger_decisions_decided_at", "decided_at"),
 )

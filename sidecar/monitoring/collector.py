@@ -67,6 +67,7 @@ class LogStoreCollector(Collector):
                 metrics += accuracy_metrics(conn, self._window)
                 for provider in self.gauge_providers:
                     metrics += list(provider(conn))
+                metrics = merge_same_name(metrics)
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             logger.warning("metrics scrape could not read the log store: %s", first_line(exc))
             up.add_metric([], 0)
@@ -84,6 +85,20 @@ class LogStoreCollector(Collector):
         if model.version is not None:
             info.add_metric([model.name, model.version, model.run_id or ""], 1)
         yield info
+
+
+def merge_same_name(metrics: list[Metric]) -> list[Metric]:
+    """One family per name: later families' samples join the first (the exposition format
+    allows one HELP and TYPE per name, e.g. iris_live_accuracy with and without labels)."""
+    first: dict[str, Metric] = {}
+    merged = []
+    for family in metrics:
+        if family.name in first:
+            first[family.name].samples.extend(family.samples)
+        else:
+            first[family.name] = family
+            merged.append(family)
+    return merged
 
 
 def counter_metrics(rows: Iterable[tuple[str, dict, float]]) -> Iterator[Metric]:

@@ -63,7 +63,8 @@ def build_document(app: Flask) -> dict[str, Any]:
             "title": "iris sidecar",
             "version": "1",
             "description": (
-                "Prediction log, samples, feedback, retraining, history, drift and metrics of "
+                "Prediction log, samples, feedback, retraining, history, drift, the challenger "
+                "trial and metrics of "
                 "the served iris classifier. Errors are JSON {error, message}."
             ),
         },

@@ -211,6 +211,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             ("404", _error("no version is recorded as serving at that time")),
         ),
     },
+    ("GET", "/challenger"): {
+        "responses": _reads("Challenger", "the trial (null when none), newest decisions first"),
+    },
     ("GET", "/drift"): {
         "responses": {"200": _json("Drift", "the drift report"), "503": STORE_DOWN},
     },

@@ -78,6 +78,55 @@ PREDICTION = _object(
     }
 )
 JOB_STATE = {"enum": list(contract.JOB_STATES)}
+RATIO = {"type": "number", "minimum": 0, "maximum": 1}
+ACCURACY = nullable(
+    _object(
+        {
+            "value": RATIO,
+            "interval": {"type": "array", "items": RATIO, "minItems": 2, "maxItems": 2},
+        }
+    )
+)
+DECISION = {"enum": list(contract.TRIAL_DECISIONS)}
+TRIAL_ACTION = nullable({"enum": list(contract.TRIAL_ACTIONS)})
+TRIAL = _object(
+    {
+        "source": {"enum": ["registry", "log store"]},
+        "champion_version": STRING,
+        "challenger_version": STRING,
+        "canary_percent": nullable({"type": "number", "minimum": 0, "maximum": 100}),
+        "shadow_lag_rows": nullable(COUNT),
+        "rows_compared": COUNT,
+        "agreement": nullable(RATIO),
+        "labelled": COUNT,
+        "champion_accuracy": ACCURACY,
+        "challenger_accuracy": ACCURACY,
+        "discordant_b": COUNT,
+        "discordant_c": COUNT,
+        "p_value_better": RATIO,
+        "p_value_worse": RATIO,
+        "difference_interval": nullable(
+            {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}
+        ),
+        "alpha": RATIO,
+        "margin": RATIO,
+        "decision": DECISION,
+        "decided_at": nullable(TIME),
+        "action": TRIAL_ACTION,
+    }
+)
+DECISION_RECORD = _object(
+    {
+        "decided_at": TIME,
+        "champion_version": STRING,
+        "challenger_version": STRING,
+        "decision": DECISION,
+        "action": TRIAL_ACTION,
+        "labelled": COUNT,
+        "discordant_b": COUNT,
+        "discordant_c": COUNT,
+    }
+)
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": _object(
@@ -106,6 +155,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "Switch": SWITCH,
+    "Challenger": _object(
+        {
+            "model_name": STRING,
+            "registry_reachable": {"type": "boolean"},
+            "trial": nullable(TRIAL),
+            "history": {"type": "array", "items": DECISION_RECORD},
+        }
+    ),
     "History": _object({"items": {"type": "array", "items": SWITCH}}),
     "ServedAt": _object(
         {

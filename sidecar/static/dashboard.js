@@ -4,6 +4,7 @@
  *   format   how values read
  *   charts   the class-mix chart and the latency sparkline
  *   panels   one per JSON source, each writing only its own elements
+ *   challenger the challenger trial's panel (one of the panels)
  *   poll     the polling loop and the "updated" line
  *   retrain  the token prompt, the retrain button and the job it follows */
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .challenger import bp as challenger
 from .dashboard import bp as dashboard
 from .drift import bp as drift
 from .feedback import bp as feedback
@@ -12,4 +13,15 @@ from .logs import bp as logs
 from .retrain import bp as retrain
 from .sample import bp as sample
 
-BLUEPRINTS = (index, dashboard, health, history, logs, sample, feedback, retrain, drift)
+BLUEPRINTS = (
+    index,
+    dashboard,
+    health,
+    history,
+    logs,
+    sample,
+    feedback,
+    retrain,
+    drift,
+    challenger,
+)

@@ -1,6 +1,7 @@
 /* The panels: each polls one JSON source and writes only the elements it claims. */
 
 import { drawMix, drawSparkline } from "./charts.js";
+import { challenger } from "./challenger.js";
 import { claim, clear, el, setText } from "./dom.js";
 import { classColor, fmtNumber, fmtPercent, fmtPValue, fmtSeconds, fmtTime, safeHref } from "./format.js";
 
@@ -238,5 +239,5 @@ function history() {
 
 /* Every panel of the page; ``onActiveJob(jobId)`` hears of a job already running. */
 export function createPanels(hooks) {
-  return [overview(hooks), stats(), accuracy(), errors(), drift(), predictions(), history()];
+  return [overview(hooks), stats(), accuracy(), errors(), drift(), challenger(), predictions(), history()];
 }

@@ -13,7 +13,16 @@ SPEC_COUNTERS = {
     "iris_prediction_log_dropped_total",
     "iris_promotion_refused_total",
 }
-SPEC_GAUGES = {"iris_live_accuracy", "iris_feature_drift_psi", "iris_model_info"}
+SPEC_GAUGES = {
+    "iris_live_accuracy",
+    "iris_feature_drift_psi",
+    "iris_model_info",
+    # the challenger trial (SPEC), and the canary share the trial's alert needs
+    "iris_challenger_agreement_ratio",
+    "iris_challenger_decision",
+    "iris_shadow_lag_rows",
+    "iris_challenger_canary_percent",
+}
 # The label-free accuracy estimate beside live accuracy (issue 9, item 7).
 ESTIMATE_GAUGES = {
     "iris_estimated_accuracy",

@@ -30,6 +30,7 @@ from mlproject.logstore import (
     LogWriter,
     PredictionRecord,
     RejectionRecord,
+    contract,
     create_store_engine,
     immediate_transaction,
     increment_counters,
@@ -202,6 +203,57 @@ def record_lifecycle(store_url: str, engine: sa.Engine, tmp_path: Path) -> None:
             )
 
 
+def record_trial(engine: sa.Engine, records: list[PredictionRecord], tmp_path: Path) -> None:
+    """A challenger trial: registry aliases (champion 2, challenger 3, canary 10 %), the
+    challenger's shadow answers on ``records`` (wrong on every third), and the scorer's
+    cursor and "challenger worse" decision, so every trial panel and alert has data."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'no-tracking' / 'mlflow.db'}"
+    (tmp_path / "no-tracking").mkdir(exist_ok=True)
+    client = MlflowClient(uri, uri)
+    client.create_registered_model("iris-classifier")
+    for _ in range(3):
+        client.create_model_version("iris-classifier", source=str(tmp_path / "model"))
+    client.set_registered_model_alias("iris-classifier", contract.CHAMPION, "2")
+    client.set_registered_model_alias("iris-classifier", contract.CHALLENGER, "3")
+    client.set_registered_model_tag("iris-classifier", contract.CANARY_PERCENT_TAG, "10")
+    now = datetime.now(UTC)
+    with immediate_transaction(engine) as conn:
+        conn.execute(
+            sa.insert(tables.shadow_predictions),
+            [
+                {
+                    "prediction_id": record.prediction_id,
+                    "model_version": "3",
+                    "role": contract.CHALLENGER,
+                    "prediction": CLASSES[(record.class_index + (i % 3 == 0)) % 3],
+                    "class_index": 0,
+                    "probabilities": {},
+                    "created_at": now,
+                }
+                for i, record in enumerate(records)
+            ],
+        )
+        cursor = conn.execute(sa.select(sa.func.max(tables.predictions.c.seq))).scalar()
+        conn.execute(
+            sa.insert(tables.shadow_cursors).values(
+                trial="iris-classifier:2:3", last_seq=cursor - 5, updated_at=now
+            )
+        )
+        conn.execute(
+            sa.insert(tables.challenger_decisions).values(
+                decided_at=now,
+                model_name="iris-classifier",
+                champion_version="2",
+                challenger_version="3",
+                decision=contract.CHALLENGER_WORSE,
+                evidence={"labelled": 30, "alpha": 0.05, "margin": 0.02},
+                action=None,
+            )
+        )
+
+
 # ---------------------------------------------------------------- processes
 
 
@@ -324,6 +376,7 @@ def stack(tmp_path_factory):
     try:
         records = write_traffic(engine, 0, 300, first_shifted=50)
         record_lifecycle(store_url, engine, tmp_path)
+        record_trial(engine, records[-30:], tmp_path)
         sidecar = start_sidecar(store_url, tmp_path)
         servers.append(sidecar)
         label(sidecar, records[-30:])

@@ -1,0 +1,59 @@
+"""Paired counts of one trial, read from the log store in one aggregate per direction.
+
+A pair is a logged answer and the other version's shadow answer on the same row: the
+champion's rows carry the challenger's shadow, canary rows (answered by the challenger)
+the champion's. Labels come from ``feedback``. Used by the scorer (to decide) and by the
+sidecar (``GET /challenger``, metrics), so both report the same numbers.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mlproject.logstore import tables
+
+from .evidence import PairCounts
+from .trial import Trial
+
+
+def pair_counts(conn: sa.Connection, trial: Trial) -> PairCounts:
+    """Counts over every paired row of ``trial``."""
+    forward = _direction(conn, trial.model_name, trial.champion, trial.challenger, True)
+    backward = _direction(conn, trial.model_name, trial.challenger, trial.champion, False)
+    return PairCounts(*(a + b for a, b in zip(forward, backward, strict=True)))
+
+
+def _direction(
+    conn: sa.Connection, model_name: str, answered_by: str, shadowed_by: str, champion_logged: bool
+) -> tuple[int, ...]:
+    p, s, f = tables.predictions, tables.shadow_predictions, tables.feedback
+    logged, shadow = p.c.prediction, s.c.prediction
+    champion, challenger = (logged, shadow) if champion_logged else (shadow, logged)
+    label = f.c.label
+    labelled = label.is_not(None)
+
+    def count_if(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    query = (
+        sa.select(
+            sa.func.count(),
+            count_if(logged == shadow),
+            sa.func.count(label),
+            count_if(labelled & (label == champion)),
+            count_if(labelled & (label == challenger)),
+            count_if(labelled & (label == challenger) & (label != champion)),
+            count_if(labelled & (label == champion) & (label != challenger)),
+        )
+        .select_from(
+            p.join(s, s.c.prediction_id == p.c.prediction_id).outerjoin(
+                f, f.c.prediction_id == p.c.prediction_id
+            )
+        )
+        .where(
+            p.c.model_name == model_name,
+            p.c.model_version == answered_by,
+            s.c.model_version == shadowed_by,
+        )
+    )
+    return tuple(int(value) for value in conn.execute(query).one())
