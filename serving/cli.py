@@ -18,6 +18,7 @@ from serving.edge_config import edge_files, fit_to_fd_limit, haproxy_environment
 from serving.haproxy import HAProxyMissing, find_haproxy, start_haproxy
 from serving.history import History, LiveState
 from serving.settings import ServingSettings, parse_follow
+from serving.shadowing import shadow_companion
 from serving.shipping import shipper_companion
 from serving.supervisor import Supervisor
 
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         stop,
         haproxy=haproxy,
         restart_edge=launch_haproxy,
-        companions=[shipper_companion(settings)],
+        companions=[shipper_companion(settings), shadow_companion(settings)],
     )
     logger.info(
         "serving %s (%s) on %s, edge metrics on %s:%s (run dir %s)",
