@@ -119,8 +119,14 @@ def divergence(calibration: dict[str, Any], confidence: Sequence[float], correct
     return (correct - expected) / spread
 
 
-def max_probability(probabilities: dict[str, float] | Sequence[float]) -> float:
-    """The predicted class's probability from one logged probabilities record."""
+def max_probability(probabilities: dict[str, float] | Sequence[float] | None) -> float | None:
+    """The predicted class's probability from one logged probabilities record.
+
+    None when the record has none (an empty or missing record: such a row cannot count
+    towards an estimate, and must not break the estimate of the rows that can).
+    """
+    if not probabilities:
+        return None
     values = probabilities.values() if isinstance(probabilities, dict) else probabilities
     return float(max(values))
 

@@ -148,15 +148,15 @@ def _confidence_by_version(conn: sa.Connection, window: int) -> dict[str, list[f
         .subquery()
     )
     found: dict[str, list[float]] = defaultdict(list)
-    for version, probabilities in conn.execute(
-        sa.select(latest.c.model_version, latest.c.probabilities)
-    ):
-        found[version].append(cbpe.max_probability(probabilities))
+    served = sa.select(latest.c.model_version, latest.c.probabilities)
     shadow = sa.select(s.c.model_version, s.c.probabilities).join(
         latest, latest.c.prediction_id == s.c.prediction_id
     )
-    for version, probabilities in conn.execute(shadow):
-        found[version].append(cbpe.max_probability(probabilities))
+    for query in (served, shadow):
+        for version, probabilities in conn.execute(query):
+            confidence = cbpe.max_probability(probabilities)
+            if confidence is not None:
+                found[version].append(confidence)
     return found
 
 
@@ -181,7 +181,9 @@ def _labelled_by_version(conn: sa.Connection, window: int) -> dict[str, list[tup
     )
     for query in (served, shadow):
         for version, probabilities, prediction, label in conn.execute(query):
-            found[version].append((cbpe.max_probability(probabilities), prediction == label))
+            confidence = cbpe.max_probability(probabilities)
+            if confidence is not None:
+                found[version].append((confidence, prediction == label))
     return found
 
 

@@ -24,6 +24,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
+from mlproject import cbpe
 from mlproject.config import CLASSES, ENV_VARS
 from mlproject.data import load_dataset
 from mlproject.logstore import (
@@ -215,6 +216,11 @@ def record_trial(engine: sa.Engine, records: list[PredictionRecord], tmp_path: P
     client.create_registered_model("iris-classifier")
     for _ in range(3):
         client.create_model_version("iris-classifier", source=str(tmp_path / "model"))
+    # A CBPE calibration that expects half of the 0.9-confident answers to be right, while
+    # the labels will say they all are: the estimate-divergence alert has a gap to see.
+    calibration = cbpe.fit_calibration([0.9] * 40, [True, False] * 20)
+    (tmp_path / "model" / "artifacts").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "model" / "artifacts" / cbpe.ARTIFACT_FILE).write_text(json.dumps(calibration))
     client.set_registered_model_alias("iris-classifier", contract.CHAMPION, "2")
     client.set_registered_model_alias("iris-classifier", contract.CHALLENGER, "3")
     client.set_registered_model_tag("iris-classifier", contract.CANARY_PERCENT_TAG, "10")

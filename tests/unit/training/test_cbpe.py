@@ -83,6 +83,8 @@ def test_no_rows_give_no_estimate_and_an_unknown_format_is_refused():
 def test_max_probability_reads_a_logged_probabilities_record():
     assert max_probability({"setosa": 0.1, "versicolor": 0.7, "virginica": 0.2}) == 0.7
     assert max_probability([0.2, 0.8]) == 0.8
+    assert max_probability({}) is None  # a record without probabilities counts for nothing
+    assert max_probability(None) is None
 
 
 def test_out_of_fold_calibration_of_iris_estimates_a_high_accuracy_with_room_for_error():
