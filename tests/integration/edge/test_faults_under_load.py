@@ -30,7 +30,7 @@ from tests.support.stack import start_sidecar
 
 pytestmark = pytest.mark.slow
 
-OUTAGE = 8.0  # seconds each fault lasts in make test (-m full: FULL_OUTAGE)
+OUTAGE = 5.0  # seconds each fault lasts in make test (-m full: FULL_OUTAGE)
 FULL_OUTAGE = 30.0
 SETTLE = 3.0  # seconds /health may take to notice a change (pool, probe timeouts)
 
