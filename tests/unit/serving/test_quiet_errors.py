@@ -7,7 +7,7 @@ import json
 
 from serving.quiet_errors import HideStackTraces, scrub
 
-TRACE = "Traceback (most recent call last):\n  File \"/x/site-packages/mlflow/...\""
+TRACE = 'Traceback (most recent call last):\n  File "/x/site-packages/mlflow/..."'
 
 
 def run(app, path: str = "/invocations") -> tuple[dict, bytes]:
