@@ -244,8 +244,12 @@ def _stale_answers(load: Load, sequence: list[str]) -> list:
 
 
 def _wait_for_one_scoring_process(supervisor: Supervisor) -> None:
-    # HAProxy plus one scoring process: the previous version has drained and stopped.
-    _wait_for(lambda: len(supervisor.children()) == 2, 60, "the old version to stop")
+    # One scoring process left (beside HAProxy and the log shipper): the previous version
+    # has drained and stopped.
+    def scoring_processes() -> int:
+        return sum("serving.asgi" in _command(pid) for pid in supervisor.children())
+
+    _wait_for(lambda: scoring_processes() == 1, 60, "the old version to stop")
 
 
 # ---------------------------------------------------------------- promotion
@@ -658,6 +662,13 @@ def _children(pid: int) -> set[int]:
             continue  # that thread ended while we looked
         found.update(int(child) for child in text)
     return found
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:
