@@ -30,6 +30,9 @@ sidecar_metrics_dir="${PROMETHEUS_MULTIPROC_DIR:-$state_dir/.run/prometheus-mult
 unset PROMETHEUS_MULTIPROC_DIR prometheus_multiproc_dir
 run_dir="$state_dir/.run"
 mkdir -p "$run_dir/logs"
+# shellcheck source=scripts/sidecar-token.sh
+source "$root/scripts/sidecar-token.sh"
+ensure_sidecar_token "$state_dir"
 
 pids=()
 start() {  # start NAME COMMAND...: own process group, output to .run/logs/NAME.log
@@ -94,6 +97,8 @@ cat <<EOF_URLS
   edge metrics  http://${SCORING_METRICS_HOST:-127.0.0.1}:${SCORING_METRICS_PORT:-8404}/metrics   (HAProxy's Prometheus exporter; /slots maps servers to versions)
   access log    $SERVING_RUN_DIR/access.log   (one JSON line per request, with its X-Request-ID)
   sidecar       http://${SIDECAR_BIND:-127.0.0.1:8000}/   (/logs /sample /feedback /retrain /metrics)
+  sidecar token $(sidecar_token_line "$state_dir")
+                (the dashboard asks for it; scripts send Authorization: Bearer <it>)
 
 Ctrl-C stops everything.
 EOF_URLS

@@ -1,4 +1,5 @@
-"""What each scoring process runs: MLflow's own scoring app inside ``serving.guard``.
+"""What each scoring process runs: MLflow's own scoring app inside ``serving.guard``, its
+error answers without stack traces (``serving.quiet_errors``).
 
 Started by the supervisor as ``uvicorn --factory serving.asgi:create_app`` with the same
 environment ``mlflow models serve`` sets (``__pyfunc_model_path__``, the request timeout).
@@ -17,6 +18,7 @@ import os
 
 from serving import response_json
 from serving.guard import DEFAULT_MAX_BODY, RequestGuard
+from serving.quiet_errors import HideStackTraces
 
 logger = logging.getLogger(__name__)
 
@@ -36,4 +38,4 @@ def create_app():
         logger.warning("the model's code has no mlproject.request_context; request ids off")
         REQUEST_ID = None  # noqa: N806 - the same name as the imported variable
     max_body = int(os.environ.get(MAX_BODY_VARIABLE) or DEFAULT_MAX_BODY)
-    return RequestGuard(mlflow_app, max_body=max_body, request_id=REQUEST_ID)
+    return RequestGuard(HideStackTraces(mlflow_app), max_body=max_body, request_id=REQUEST_ID)

@@ -1,4 +1,4 @@
-"""Bearer-token protection for the write endpoints; never falls open."""
+"""Bearer-token protection for the write endpoints and the job reports; never falls open."""
 
 from __future__ import annotations
 
@@ -51,6 +51,18 @@ def tokens_match(supplied: str, configured: str) -> bool:
         digest(supplied.encode("utf-8", "surrogatepass")).digest(),
         digest(configured.encode("utf-8", "surrogatepass")).digest(),
     )
+
+
+def request_has_token() -> bool:
+    """True when this request carries the configured bearer token (never raises).
+
+    For reads that show more to the token's holder, e.g. the latest job's id.
+    """
+    configured = current_app.extensions["sidecar"].settings.project.sidecar_token
+    scheme, _, supplied = (request.headers.get("Authorization") or "").partition(" ")
+    if not configured or scheme.lower() != "bearer" or not supplied.strip():
+        return False
+    return tokens_match(supplied.strip(), configured)
 
 
 def token_required(view: F) -> F:

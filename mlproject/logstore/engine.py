@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import weakref
@@ -106,7 +107,27 @@ def store_is_reachable(engine: sa.Engine) -> tuple[bool, str | None]:
         return False, _describe(exc)
     if engine in _pending:
         return False, f"schema not migrated: {_pending.get(engine) or 'pending'}"
+    read_only = sqlite_read_only(engine.url)
+    if read_only:
+        return False, read_only
     return True, None
+
+
+def sqlite_read_only(url: URL) -> str | None:
+    """Why a SQLite store cannot take writes (its folder or files are not writable), or None.
+
+    ``SELECT 1`` still answers on a read-only SQLite file while every write fails, so a
+    health check that stopped there would say "reachable" while predictions pile up in
+    the spool. ``os.access`` asks the kernel, which also refuses root on a read-only mount
+    or an immutable file.
+    """
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database)
+    for path in (database.parent, database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and not os.access(path, os.W_OK):
+            return f"the SQLite store is read-only ({path.name} is not writable)"
+    return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -181,6 +181,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         },
     },
     ("GET", "/retrain/{job_id}"): {
+        "security": [{"bearer": []}],
         "parameters": [
             {
                 "name": "job_id",
@@ -192,8 +193,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": _json("Job", "the job's state and outcome"),
             "400": BAD_PARAMETER,
+            "401": UNAUTHORIZED,
             "404": _error("no job with this id"),
-            "503": STORE_DOWN,
+            "503": _error("the log store is not reachable, or SIDECAR_TOKEN is not configured"),
         },
     },
     ("GET", "/history"): {
@@ -217,7 +219,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/drift"): {
         "responses": {"200": _json("Drift", "the drift report"), "503": STORE_DOWN},
     },
-    ("GET", "/api/overview"): {"responses": _reads("Overview", "health, model, totals")},
+    # The latest job's id only with the bearer token (optional here: the security list
+    # allows both); without it only its state.
+    ("GET", "/api/overview"): {
+        "security": [{}, {"bearer": []}],
+        "responses": _reads("Overview", "health, model, totals"),
+    },
     ("GET", "/api/stats"): {
         "parameters": [
             _query("window", _integer(1, 5000, 200), "latest predictions covered"),

@@ -261,7 +261,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "predictions_total": COUNT,
             "last_prediction_at": nullable(TIME),
             "labelled_total": COUNT,
-            "latest_job": nullable(_object({"job_id": STRING, "state": JOB_STATE})),
+            # job_id only for a request with the bearer token
+            "latest_job": nullable(
+                _object({"job_id": STRING, "state": JOB_STATE}, required=["state"])
+            ),
         }
     ),
     "Stats": _object(

@@ -15,4 +15,8 @@ import { createRetrain } from "./js/retrain.js";
 const POLL_MS = Math.max(1, Number(document.body.dataset.pollSeconds) || 5) * 1000;
 
 const retrain = createRetrain();
-startPolling(createPanels({ onActiveJob: retrain.follow }), POLL_MS);
+startPolling(createPanels({
+  onActiveJob: retrain.follow,
+  onHiddenJob: retrain.jobNeedsToken,
+  authHeaders: retrain.authHeaders,
+}), POLL_MS);

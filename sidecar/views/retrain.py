@@ -73,8 +73,12 @@ def start_retrain():
 
 
 @bp.get("/retrain/<job_id>")
+@token_required
 def job_status(job_id: str):
-    """State, times, run id, model version, gate outcome and the output's last lines."""
+    """State, times, run id, model version, gate outcome and the output's last lines.
+
+    Needs the token too: the output names the host, its paths and pids.
+    """
     try:
         canonical = str(uuid.UUID(job_id))
     except ValueError:

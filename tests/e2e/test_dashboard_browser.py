@@ -241,7 +241,9 @@ def test_retrain_without_a_configured_token_says_retraining_is_unavailable(
     assert [e for e in console.errors if "503" not in e] == []
 
 
-def test_retrain_while_a_job_runs_says_so_and_follows_that_job(tmp_path, sidecar, open_page):
+def test_a_running_job_is_followed_once_the_token_is_entered_then_a_start_is_409(
+    tmp_path, sidecar, open_page
+):
     from playwright.sync_api import expect
 
     server = sidecar(
@@ -253,10 +255,18 @@ def test_retrain_while_a_job_runs_says_so_and_follows_that_job(tmp_path, sidecar
     assert started.status_code == 202, started.text
     job_id = started.json()["job_id"]
     page, console = open_page(server.url + "/")
-    # A job already running when the page opens is shown without asking.
+    # A job already running when the page opens: without the token the page learns only
+    # that one runs (not its id) and asks for the token.
+    expect(page.locator("#retrain-message")).to_contain_text(
+        "Enter SIDECAR_TOKEN to follow it", timeout=20_000
+    )
+    assert job_id not in page.content()
+    expect(page.locator("#retrain-job")).to_be_hidden()
+    page.fill("#retrain-token", TOKEN)
+    page.press("#retrain-token", "Tab")  # the field's change event: the token is entered
     expect(page.locator("#job-id")).to_have_text(job_id, timeout=20_000)
     expect(page.get_by_test_id("job-state")).to_have_text("running")
-    page.fill("#retrain-token", TOKEN)
+    assert page.evaluate("sessionStorage.getItem('iris-sidecar-token')") == TOKEN
     # The page disables the button while it follows a job; another client can still start
     # one between two polls, which is the 409 this exercises.
     page.evaluate("document.getElementById('retrain-button').disabled = false")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,16 @@ def test_make_up_serves_all_three_parts_and_sigterm_stops_every_process(tmp_path
                 break
             time.sleep(0.2)
         assert [item["prediction_id"] for item in items] == [prediction["prediction_id"]]
+
+        # No SIDECAR_TOKEN was set: one was generated, kept (600) and printed with the URLs.
+        token_file = tmp_path / "state" / "sidecar-token"
+        token = token_file.read_text().strip()
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert output_path.read_text().count(token) == 1
+        job_url = f"{sidecar}/retrain/{uuid.uuid4()}"
+        assert requests.get(job_url, timeout=10).status_code == 401
+        authorized = {"Authorization": f"Bearer {token}"}
+        assert requests.get(job_url, headers=authorized, timeout=10).status_code == 404
 
         started = descendants(process.pid)
         assert len(started) >= 4

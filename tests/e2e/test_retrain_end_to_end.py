@@ -23,6 +23,7 @@ from tests.support.stack import sqlite_tracking_uri
 pytestmark = pytest.mark.slow
 
 TOKEN = "e2e-token-789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def sidecar(tmp_path):
 def wait_for_job(url: str, job_id: str, timeout: float = 900.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = requests.get(f"{url}/retrain/{job_id}", timeout=10).json()
+        job = requests.get(f"{url}/retrain/{job_id}", headers=AUTH, timeout=10).json()
         if job["state"] in ("succeeded", "failed"):
             return job
         time.sleep(1.0)
@@ -79,7 +80,8 @@ def test_retrain_registers_a_new_model_version_and_reports_it(sidecar):
     )
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    sidecar.pids.append(requests.get(f"{sidecar.url}/retrain/{job_id}", timeout=10).json()["pid"])
+    job_report = requests.get(f"{sidecar.url}/retrain/{job_id}", headers=AUTH, timeout=10)
+    sidecar.pids.append(job_report.json()["pid"])
 
     job = wait_for_job(sidecar.url, job_id)
     assert job["state"] == "succeeded", "\n".join(job["output_tail"])

@@ -263,7 +263,7 @@ def test_the_compose_stack_runs_on_postgres_from_prediction_to_feedback_to_retra
     job_url = f"{stack.sidecar_url}/retrain/{started.json()['job_id']}"
 
     def job_finished() -> dict | None:
-        job = requests.get(job_url, timeout=30).json()
+        job = requests.get(job_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30).json()
         if job.get("pid"):
             stack.job_pids.add(job["pid"])
         return job if job["state"] in ("succeeded", "failed") else None

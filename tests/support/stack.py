@@ -137,9 +137,9 @@ def start_sidecar(
     return server
 
 
-def start_tracking_server(tracking_uri: str, workdir: Path) -> Server:
-    """``mlflow server`` on a free port over ``tracking_uri``, once /health answers."""
-    port = free_port()
+def start_tracking_server(tracking_uri: str, workdir: Path, port: int | None = None) -> Server:
+    """``mlflow server`` over ``tracking_uri`` on ``port`` (or a free one), once /health answers."""
+    port = port or free_port()
     log_path = workdir / "tracking.log"
     process = start_process(
         [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]

@@ -19,8 +19,10 @@ function setPill(pill, name, reachable, error) {
   pill.title = error || "";
 }
 
-/* Health, the model in service and its lineage, totals, a refused promotion. */
-function overview({ onActiveJob }) {
+/* Health, the model in service and its lineage, totals, a refused promotion, and a job
+ * already running (its id comes only with the token, so without it the page can only say
+ * that one runs). */
+function overview({ onActiveJob, onHiddenJob, authHeaders }) {
   const $ = claim("overview", [
     "health-store", "health-scoring", "model-name", "model-version", "lineage-name",
     "lineage-version", "lineage-run", "lineage-digest", "lineage-candidate", "lineage-gate",
@@ -28,6 +30,7 @@ function overview({ onActiveJob }) {
   ]);
   return {
     source: "api/overview",
+    headers: authHeaders,
     render(data) {
       const health = data.health || {};
       const store = health.log_store || {};
@@ -65,7 +68,9 @@ function overview({ onActiveJob }) {
           (refused.from_version ? ` (v${refused.from_version} keeps serving)` : "");
       }
       const job = data.latest_job;
-      if (job && ACTIVE_JOB_STATES.includes(job.state)) onActiveJob(job.job_id);
+      if (job && ACTIVE_JOB_STATES.includes(job.state)) {
+        if (job.job_id) onActiveJob(job.job_id); else onHiddenJob(job.state);
+      }
     },
   };
 }
@@ -237,7 +242,8 @@ function history() {
   };
 }
 
-/* Every panel of the page; ``onActiveJob(jobId)`` hears of a job already running. */
+/* Every panel of the page; ``onActiveJob(jobId)`` hears of a job already running,
+ * ``onHiddenJob(state)`` of one whose id needs the token, ``authHeaders()`` sends it. */
 export function createPanels(hooks) {
   return [overview(hooks), stats(), accuracy(), errors(), drift(), challenger(), predictions(), history()];
 }

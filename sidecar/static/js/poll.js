@@ -7,7 +7,7 @@ export function startPolling(panels, intervalMs) {
   async function tick() {
     const results = await Promise.all(panels.map(async (panel) => {
       try {
-        const result = await getJSON(panel.source);
+        const result = await getJSON(panel.source, panel.headers ? panel.headers() : undefined);
         if (!result.ok || !result.body) return false;
         panel.render(result.body);
         return true;

@@ -21,6 +21,7 @@ export function createRetrain() {
   let watched = null;
   let timer = null;
   let waitingForToken = false;
+  let hiddenJobShown = false;
 
   function storedToken() { return window.sessionStorage.getItem(TOKEN_KEY); }
 
@@ -147,9 +148,41 @@ export function createRetrain() {
     timer = window.setTimeout(poll, 1500);
   }
 
+  /* A job runs whose id the sidecar gives only to the token's holder: say so, once. */
+  function jobNeedsToken(state) {
+    if (watched || hiddenJobShown) return;
+    hiddenJobShown = true;
+    waitingForToken = true;
+    $("retrain-button").disabled = true;
+    show(`A retrain job is ${state}. Enter SIDECAR_TOKEN to follow it.`, "error");
+  }
+
+  /* Ask the overview with ``token``: an id in its answer means the sidecar accepted it. */
+  async function followHiddenJob(token) {
+    let result;
+    try {
+      result = await getJSON("api/overview", { Authorization: `Bearer ${token}` });
+    } catch (error) {
+      return;
+    }
+    const job = result.ok && result.body ? result.body.latest_job : null;
+    if (job && job.job_id) {
+      tokenAccepted(token);
+      show("Following the job…");
+      follow(job.job_id);
+    } else if (job && !FINAL_STATES.includes(job.state)) {
+      waitingForToken = true;
+      askForToken("Following the job needs it.");
+    } else {
+      $("retrain-button").disabled = false;
+      show("The job has finished.", "ok");
+    }
+  }
+
   function tokenEntered() {
     const token = $("retrain-token").value.trim();
-    if (!waitingForToken || !token || !watched) return;
+    if (!waitingForToken || !token) return;
+    if (!watched) { waitingForToken = false; followHiddenJob(token); return; }
     waitingForToken = false;
     window.sessionStorage.setItem(TOKEN_KEY, token);
     $("retrain-token").removeAttribute("aria-invalid");
@@ -160,5 +193,5 @@ export function createRetrain() {
   $("retrain-token").value = storedToken() || "";
   $("retrain-form").addEventListener("submit", start);
   $("retrain-token").addEventListener("change", tokenEntered);
-  return { follow };
+  return { follow, jobNeedsToken, authHeaders };
 }

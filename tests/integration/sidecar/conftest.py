@@ -106,7 +106,7 @@ def wait_for_job(
     deadline = time.monotonic() + timeout
     job: dict = {}
     while time.monotonic() < deadline:
-        job = requests.get(f"{url}/retrain/{job_id}", timeout=10).json()
+        job = requests.get(f"{url}/retrain/{job_id}", headers=auth(), timeout=10).json()
         if job.get("state") in states:
             return job
         time.sleep(0.3)

@@ -60,7 +60,11 @@ def test_second_retrain_is_409_with_the_running_job_id(store_url, start_sidecar,
     sidecar = start_sidecar(store_url, env={"TINY_TRAIN_SECONDS": "8"})
     first = post_retrain(sidecar.url)
     assert first.status_code == 202, first.text
-    job_pids.append(requests.get(f"{sidecar.url}/retrain/{first.json()['job_id']}").json()["pid"])
+    job_pids.append(
+        requests.get(f"{sidecar.url}/retrain/{first.json()['job_id']}", headers=auth()).json()[
+            "pid"
+        ]
+    )
     second = post_retrain(sidecar.url)
     assert second.status_code == 409
     assert second.json()["error"] == "conflict"
@@ -75,7 +79,9 @@ def test_single_flight_holds_across_two_gunicorn_workers(store_url, start_sideca
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [202] + [409] * 11, [r.text for r in responses]
     (accepted,) = [r.json() for r in responses if r.status_code == 202]
-    job_pids.append(requests.get(f"{sidecar.url}/retrain/{accepted['job_id']}").json()["pid"])
+    job_pids.append(
+        requests.get(f"{sidecar.url}/retrain/{accepted['job_id']}", headers=auth()).json()["pid"]
+    )
     assert {r.json()["job_id"] for r in responses if r.status_code == 409} == {accepted["job_id"]}
     assert wait_for_job(sidecar.url, accepted["job_id"])["state"] == "succeeded"
 
@@ -111,7 +117,7 @@ def test_job_left_running_by_a_stopped_sidecar_is_marked_failed(store_url, start
     os.killpg(pid, signal.SIGKILL)
 
     second = start_sidecar(store_url)
-    job = requests.get(f"{second.url}/retrain/{job_id}", timeout=10).json()
+    job = requests.get(f"{second.url}/retrain/{job_id}", headers=auth(), timeout=10).json()
     assert job["state"] == "failed"
     assert job["reason"] == "sidecar stopped while the job ran"
     assert post_retrain(second.url).status_code == 202
@@ -134,6 +140,6 @@ def test_job_that_finished_while_the_sidecar_was_down_reports_its_summary(
         time.sleep(0.2)
 
     second = start_sidecar(store_url)
-    job = requests.get(f"{second.url}/retrain/{job_id}", timeout=10).json()
+    job = requests.get(f"{second.url}/retrain/{job_id}", headers=auth(), timeout=10).json()
     assert job["state"] == "succeeded", job
     assert job["model_version"] == "7"

@@ -14,6 +14,7 @@ from mlproject.logstore import (
     tables,
 )
 from mlproject.logstore.schema import VERSION_TABLE, current_revision, head_revision
+from tests.support.faults import set_immutable
 
 
 def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(engine):
@@ -104,3 +105,18 @@ def test_immediate_transaction_refuses_an_engine_without_our_listeners(sqlite_ur
     create_store_engine(sqlite_url).dispose()
     with pytest.raises(ValueError), immediate_transaction(sa.create_engine(sqlite_url)):
         pass
+
+
+def test_a_sqlite_store_that_cannot_take_writes_is_not_reachable_even_for_root(tmp_path):
+    # SELECT 1 still answers on a read-only file; the health check must not say "reachable".
+    database = tmp_path / "store" / "predictions.db"
+    engine = create_store_engine(f"sqlite:///{database}")
+    assert store_is_reachable(engine) == (True, None)
+    set_immutable([database], True)  # chattr +i: refuses root too
+    try:
+        reachable, why = store_is_reachable(engine)
+        assert not reachable and "read-only" in why and "predictions.db" in why
+    finally:
+        set_immutable([database], False)
+    assert store_is_reachable(engine) == (True, None)
+    engine.dispose()

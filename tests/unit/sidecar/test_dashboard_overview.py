@@ -12,6 +12,7 @@ import pytest
 
 from mlproject.logstore import tables
 
+from .conftest import auth
 from .seeding import T0, prediction_record, seed, seed_series
 
 # ---- /api/overview ---------------------------------------------------------------------
@@ -56,8 +57,24 @@ def test_overview_names_the_latest_retrain_job(client, engine):
                     created_at=T0 + timedelta(minutes=minutes),
                 )
             )
-    latest = client.get("/api/overview").get_json()["latest_job"]
+    latest = client.get("/api/overview", headers=auth()).get_json()["latest_job"]
     assert latest == {"job_id": "00000000-0000-0000-0000-000000000005", "state": "running"}
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Basic eDp5"])
+def test_overview_tells_anonymous_users_the_latest_jobs_state_but_not_its_id(
+    client, engine, header
+):
+    with engine.begin() as conn:
+        conn.execute(
+            tables.retrain_jobs.insert().values(
+                job_id="00000000-0000-0000-0000-000000000007", state="running", created_at=T0
+            )
+        )
+    response = client.get("/api/overview", headers={"Authorization": header} if header else {})
+    assert response.status_code == 200
+    assert response.get_json()["latest_job"] == {"state": "running"}
+    assert "00000000-0000-0000-0000-000000000007" not in response.get_data(as_text=True)
 
 
 class _FakeMlflow(BaseHTTPRequestHandler):

@@ -6,8 +6,10 @@ import uuid
 
 import pytest
 
-from .conftest import auth
-from .seeding import row_counts
+from mlproject.logstore import tables
+
+from .conftest import TOKEN, auth
+from .seeding import T0, row_counts
 
 
 @pytest.fixture
@@ -68,15 +70,40 @@ def test_retrain_rejects_a_body_that_is_not_an_object(client, raw):
 
 @pytest.mark.parametrize("job_id", ["abc", "1", "' OR 1=1 --", "0" * 36])
 def test_job_status_rejects_an_id_that_is_not_a_uuid(client, job_id):
-    response = client.get(f"/retrain/{job_id}")
+    response = client.get(f"/retrain/{job_id}", headers=auth())
     assert response.status_code == 400
     assert response.get_json()["parameter"] == "job_id"
 
 
 def test_job_status_is_404_for_an_unknown_job(client):
-    response = client.get(f"/retrain/{uuid.uuid4()}")
+    response = client.get(f"/retrain/{uuid.uuid4()}", headers=auth())
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "header", [None, "Bearer wrong-token", "Basic dXNlcjpwYXNz", "Bearer ", TOKEN]
+)
+def test_job_status_without_the_right_token_is_401_and_says_nothing_of_the_job(
+    client, engine, header
+):
+    job_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            tables.retrain_jobs.insert().values(job_id=job_id, state="running", created_at=T0)
+        )
+    response = client.get(f"/retrain/{job_id}", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert job_id not in response.get_data(as_text=True)
+    assert client.get(f"/retrain/{job_id}", headers=auth()).get_json()["state"] == "running"
+
+
+def test_job_status_is_503_when_no_token_is_configured(make_app, sqlite_url):
+    client = make_app(sqlite_url, token=None).test_client()
+    response = client.get(f"/retrain/{uuid.uuid4()}", headers=auth())
+    assert response.status_code == 503
+    assert "SIDECAR_TOKEN" in response.get_json()["message"]
 
 
 def test_unknown_routes_and_methods_answer_json(client):
