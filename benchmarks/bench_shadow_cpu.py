@@ -53,7 +53,9 @@ def run_requests(url: str, count: int, pgid: int) -> tuple[float, float]:
     with requests.Session() as session:
         for _ in range(count):
             started = time.perf_counter()
-            assert session.post(f"{url}/invocations", json=BODY, timeout=30).ok
+            response = session.post(f"{url}/invocations", json=BODY, timeout=30)
+            if not response.ok:
+                raise RuntimeError(f"/invocations answered {response.status_code}")
             latencies.append(time.perf_counter() - started)
     time.sleep(3)  # let the shipper load the tail: its CPU belongs to this phase
     spent = group_cpu_seconds(pgid) - before
