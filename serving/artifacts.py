@@ -24,12 +24,27 @@ def model_dir(run_dir: Path, version: str, identity: str = "") -> Path:
     return run_dir / "models" / f"v{version}-{suffix}"
 
 
+class DownloadFailed(Exception):
+    """The registry or the artifact store did not give us a version's files (an outage,
+    most often): worth trying again later, unlike a version that fails its checks."""
+
+
 def download_version(tracking_uri: str, name: str, version: str, run_dir: Path) -> Path:
     """The local folder (holding ``MLmodel``) of ``models:/<name>/<version>``.
 
     Downloads into a scratch folder and renames it, so a half-finished download is never
     mistaken for a model; a complete earlier download is reused (versions are immutable).
+
+    Raises:
+        DownloadFailed: whatever went wrong on the way (its cause is chained).
     """
+    try:
+        return _download(tracking_uri, name, version, run_dir)
+    except Exception as exc:
+        raise DownloadFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
+
+
+def _download(tracking_uri: str, name: str, version: str, run_dir: Path) -> Path:
     source = (
         MlflowClient(tracking_uri, registry_uri=tracking_uri)
         .get_model_version(name, version)

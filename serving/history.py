@@ -46,6 +46,7 @@ class LiveState:
     colour: str | None = None
     processes: list[dict] = field(default_factory=list)  # {slot, pid, port}
     switching: dict | None = None  # {to_version, since} while a switch is under way
+    download_failed: str | None = None  # the last failed download, until a switch succeeds
     last_exit: dict | None = None  # the last scoring process that died or hung
     # The @challenger in the canary slots: {version, processes, canary_percent, starting,
     # refused, warning}; None when there is no trial (see serving.challenger).

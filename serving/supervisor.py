@@ -5,12 +5,13 @@ A new version is downloaded, started in the free colour's slots (N processes), c
 (/ping, then a smoke prediction on each) and only then given traffic through HAProxy's
 runtime API; the old colour is drained and put in maintenance, then its processes are
 stopped. A version that fails its checks is refused (the old one keeps serving) and not
-retried until the promotion moves again. A scoring process that exits, or stops answering
-/ping for ``liveness_timeout``, is replaced in its own slot; meanwhile HAProxy retries
-refused connections, so requests wait instead of failing. This is watched during a
-switch too. HAProxy itself is restarted (and given its slots back) if it dies.
-The ``@challenger`` version runs in the canary slots with its share of the traffic
-(serving.challenger), started beside the champion without holding it up.
+retried until the promotion moves again; one whose download failed (the registry or its
+artifact store is down) is tried again every DOWNLOAD_RETRY seconds. A scoring process
+that exits, or stops answering /ping for ``liveness_timeout``, is replaced in its own
+slot; meanwhile HAProxy retries refused connections, so requests wait instead of failing.
+This is watched during a switch too. HAProxy itself is restarted (and given its slots
+back) if it dies. The ``@challenger`` version runs in the canary slots with its share of
+the traffic (serving.challenger), started beside the champion without holding it up.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mlflow import MlflowClient
 
 from mlproject.logstore.contract import REFUSED, SWITCHED
 from serving import canary, promotion
+from serving.artifacts import DownloadFailed
 from serving.challenger import Challenger
 from serving.children import Companions, CompanionSpec
 from serving.deployment import Deployment, new_members, serving_state
@@ -37,6 +39,7 @@ from serving.upkeep import Upkeep
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.25  # how often processes are checked
+DOWNLOAD_RETRY = 5.0  # seconds between tries of a download that failed (an outage)
 
 
 class Supervisor:
@@ -74,6 +77,7 @@ class Supervisor:
         self.challenger = Challenger(history, edge, self.launcher, self.upkeep, self._publish)
         self._refused: str | None = None  # not retried until the promotion moves again
         self._registry_error: str | None = None
+        self._download_retry_at = 0.0  # after a failed download: an outage, so retried
 
     # ------------------------------------------------------------------ loop
 
@@ -127,7 +131,8 @@ class Supervisor:
         if wanted != self._refused:
             self._refused = None
         serving = self.current.version if self.current else None
-        if wanted is not None and wanted != serving and wanted != self._refused:
+        due = time.monotonic() >= self._download_retry_at
+        if wanted is not None and wanted != serving and wanted != self._refused and due:
             self.switch_to(wanted, decision.gesture + (f"; {mirrored}" if mirrored else ""))
         self.challenger.follow(trial, wanted)
 
@@ -150,7 +155,14 @@ class Supervisor:
             processes = self.launcher.start_checked(
                 version, self.settings.processes, tick=self._watch
             )
-        except Exception as exc:  # noqa: BLE001 - download, start, NotReady, SmokeTestFailed
+        except DownloadFailed as exc:  # the registry or its store, not the version: retried
+            logger.warning(
+                "version %s not downloaded, retrying in %.0fs: %s", version, DOWNLOAD_RETRY, exc
+            )
+            self._download_retry_at = time.monotonic() + DOWNLOAD_RETRY
+            self.history.update_state(switching=None, download_failed=f"v{version}: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - start, NotReady, SmokeTestFailed
             self.history.update_state(switching=None)
             if not self.stop_event.is_set():
                 self._refuse(from_version, version, exc)
@@ -172,7 +184,7 @@ class Supervisor:
         elapsed = time.monotonic() - started
         crashed = [m for m in (old.members if old else []) if m.down]
         note = "".join(f"; {m.down} (noticed during the switch)" for m in crashed)
-        self._publish(switching=None)
+        self._publish(switching=None, download_failed=None)
         self.history.record(
             from_version,
             version,
