@@ -81,8 +81,13 @@ def apply_verdict(
     verdict: GateVerdict,
     champion_alias: str,
     provenance: str,
+    lineage: dict[str, str] | None = None,
 ) -> None:
-    """Record the verdict on the version and the active run, then move the alias it calls for."""
+    """Record the verdict on the version and the active run, then move the alias it calls for.
+
+    ``lineage`` (candidate, data digest) is tagged on the version beside the verdict: the
+    sidecar's lineage panel reads those tags.
+    """
     words = {
         PROMOTED: f"Promoted to @{champion_alias}",
         CHALLENGER: f"Registered as @{CHALLENGER_ALIAS} (not @{champion_alias})",
@@ -92,7 +97,7 @@ def apply_verdict(
         client,
         name,
         version,
-        version_tags(verdict),
+        {**(lineage or {}), **version_tags(verdict)},
         f"{verdict_text} by the quality gate: {verdict.reason}. {provenance}",
     )
     mlflow.log_metrics(run_metrics(verdict))

@@ -54,6 +54,7 @@ def register_and_gate(
         verdict,
         settings.model_alias,
         f"Candidate {best.name}, data sha256 {digest}.",
+        lineage={"candidate": best.name, "data_digest": digest},
     )
     print(
         f"registered {settings.model_name} version {version}: {verdict.decision} ({verdict.reason})"

@@ -122,7 +122,10 @@ def assert_health_told_the_truth(watch: HealthWatch, down: float, up: float) -> 
     after = watch.between(up + SETTLE, time.monotonic())
     assert before and during and after, watch.answers
     assert all(store is True for _, _, store in before), before
-    assert all(store is False and status == 503 for _, status, store in during), during
+    # A probe may get no answer at all (sent as the fault began or ended, under load): that
+    # is no lie; every answer that came said 503, and at least one came.
+    answered = [(status, store) for _, status, store in during if status is not None]
+    assert answered and all(a == (503, False) for a in answered), during
     assert all(store is True for _, _, store in after), after
     return {"before": len(before), "during": len(during), "after": len(after)}
 
