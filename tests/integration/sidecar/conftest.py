@@ -80,7 +80,9 @@ def start_sidecar(tmp_path, tiny_project):
 
     yield start
     for server in servers:
-        server.stop()
+        # Cleanup, not a test of the graceful stop (tests that check it stop by themselves):
+        # gunicorn's 20 s graceful timeout would otherwise be waited out at every teardown.
+        server.stop(timeout=3)
 
 
 @pytest.fixture
