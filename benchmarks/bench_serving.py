@@ -94,12 +94,12 @@ def stop_plain(process: subprocess.Popen) -> None:
 def measure(targets: dict[str, str], args, work: Path) -> dict:
     """Every (rows, connections, target) cell, ``args.rounds`` times, interleaved."""
     runs: dict[str, list[dict]] = {}
-    for rows in ROWS:  # warm up both paths at every size
+    for rows in args.rows:  # warm up both paths at every size
         for url in targets.values():
             wrk(url, body(rows), 1, 4, work)
     for round_index in range(args.rounds):
-        for rows in ROWS:
-            for connections in CONNECTIONS:
+        for rows in args.rows:
+            for connections in args.connections:
                 order = list(targets) if round_index % 2 == 0 else list(reversed(targets))
                 for target in order:
                     # A 10,000-row answer takes ~0.3 s: give big bodies time for a sample.
@@ -115,11 +115,11 @@ def measure(targets: dict[str, str], args, work: Path) -> dict:
     return runs
 
 
-def table(runs: dict[str, list[dict]]) -> list[dict]:
+def table(runs: dict[str, list[dict]], args) -> list[dict]:
     """One row per (rows, connections): medians of each side and the ratios."""
     out = []
-    for rows in ROWS:
-        for connections in CONNECTIONS:
+    for rows in args.rows:
+        for connections in args.connections:
             cell = {"rows": rows, "connections": connections}
             for target in ("plain", "ours"):
                 samples = runs[f"{rows}/{connections}/{target}"]
@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rows", type=int, nargs="+", default=list(ROWS))
+    parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
     parser.add_argument("--out", type=Path, default=RESULTS / "serving.json")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
                 runs = measure(targets, args, work)
         finally:
             stop_plain(plain)
-    rows = table(runs)
+    rows = table(runs, args)
     print_table(rows, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
