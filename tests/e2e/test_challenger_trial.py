@@ -12,14 +12,10 @@ serves: all without a failed request.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-import joblib
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,7 +30,13 @@ from mlproject.logstore.feedback import record_feedback
 from tests.support.edge import require_haproxy
 from tests.support.processes import REPO_ROOT
 from tests.support.stack import sqlite_tracking_uri
-from tests.support.supervisor import MODEL, register_fitted, start_supervisor, wait_for
+from tests.support.supervisor import (
+    MODEL,
+    register_copy,
+    register_fitted,
+    start_supervisor,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,25 +44,25 @@ DATA = pd.read_csv(REPO_ROOT / "data" / "iris.csv")
 TRIAL_DEADLINE = 240.0  # scorer start, enough labels for the test, promotion, switch
 
 
-def register_shuffled(tracking_uri: str, workdir: Path, source_version: str) -> str:
-    """A new version with ``source_version``'s files but an estimator fitted on shuffled labels."""
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        model = Path(
-            mlflow.artifacts.download_artifacts(
-                f"models:/{MODEL}/{source_version}", dst_path=str(workdir / "shuffled-src")
-            )
-        )
-        copy = workdir / "shuffled"
-        shutil.copytree(model, copy)
-        labels = np.random.default_rng(7).permutation(DATA["species"].to_numpy())
-        estimator = LogisticRegression(max_iter=500).fit(DATA[list(FEATURES)], labels)
-        joblib.dump(estimator, copy / "artifacts" / "estimator.joblib")
-        with mlflow.start_run(run_name="shuffled-labels") as run:
-            mlflow.log_artifacts(str(copy), "model")
-        return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL).version)
-    finally:
-        mlflow.set_tracking_uri(None)
+def shuffled_estimator() -> LogisticRegression:
+    """A classifier fitted on label-shuffled Iris rows: about as good as a guess."""
+    labels = np.random.default_rng(7).permutation(DATA["species"].to_numpy())
+    return LogisticRegression(max_iter=500).fit(DATA[list(FEATURES)], labels)
+
+
+def start_with_auto_promote(registry, tmp_path):
+    """The supervisor (and its shadow scorer) with auto-promotion on, polling often."""
+    return start_supervisor(
+        registry["tracking_uri"],
+        tmp_path,
+        0,
+        poll=0.5,
+        env={
+            "IRIS_AUTO_PROMOTE": "true",
+            "IRIS_SHADOW_POLL_SECONDS": "0.5",
+            "IRIS_SHADOW_SETTLE_SECONDS": "0",
+        },
+    )
 
 
 class LabelledTraffic:
@@ -121,24 +123,14 @@ def registry(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("trial-registry")
     tracking_uri = sqlite_tracking_uri(workdir)
     assert register_fitted(tracking_uri, workdir) == "1"
-    assert register_shuffled(tracking_uri, workdir, "1") == "2"
+    assert register_copy(tracking_uri, workdir, "1", estimator=shuffled_estimator()) == "2"
     return {"tracking_uri": tracking_uri, "workdir": workdir}
 
 
 def test_labels_drive_a_better_challenger_to_champion_with_no_failed_request(registry, tmp_path):
     client = MlflowClient(registry["tracking_uri"])
     client.set_registered_model_alias(MODEL, contract.CHAMPION, "2")
-    supervisor = start_supervisor(
-        registry["tracking_uri"],
-        tmp_path,
-        0,
-        poll=0.5,
-        env={
-            "IRIS_AUTO_PROMOTE": "true",
-            "IRIS_SHADOW_POLL_SECONDS": "0.5",
-            "IRIS_SHADOW_SETTLE_SECONDS": "0",
-        },
-    )
+    supervisor = start_with_auto_promote(registry, tmp_path)
     try:
         with LabelledTraffic(supervisor.url, supervisor.store_url) as traffic:
             wait_for(lambda: traffic.labelled >= 10, 60, "the first answers")
@@ -199,17 +191,7 @@ def test_a_worse_challenger_on_canary_traffic_is_stopped_from_taking_traffic(reg
     client = MlflowClient(registry["tracking_uri"])
     client.set_registered_model_alias(MODEL, contract.CHAMPION, "1")
     client.set_registered_model_tag(MODEL, contract.CANARY_PERCENT_TAG, "50")
-    supervisor = start_supervisor(
-        registry["tracking_uri"],
-        tmp_path,
-        0,
-        poll=0.5,
-        env={
-            "IRIS_AUTO_PROMOTE": "true",
-            "IRIS_SHADOW_POLL_SECONDS": "0.5",
-            "IRIS_SHADOW_SETTLE_SECONDS": "0",
-        },
-    )
+    supervisor = start_with_auto_promote(registry, tmp_path)
     try:
         with LabelledTraffic(supervisor.url, supervisor.store_url) as traffic:
             wait_for(lambda: traffic.labelled >= 10, 60, "the first answers")

@@ -7,9 +7,7 @@ free ports with its own log store, and drives it with concurrent keep-alive clie
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -17,30 +15,31 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-import mlflow
 import pytest
 import requests
 import sqlalchemy as sa
 from mlflow import MlflowClient
 
 from mlproject.logstore import create_store_engine, read_counters, tables
-from serving.settings import SERVING_ENV_VARS
 from tests.support.edge import SPLIT_BODY, require_haproxy
 from tests.support.load import Load
 from tests.support.processes import (
-    REPO_ROOT,
-    VENV_BIN,
     Server,
-    base_env,
-    free_port,
-    start_process,
     wait_for_http,
 )
 from tests.support.stack import sqlite_tracking_uri, start_tracking_server, train
+from tests.support.supervisor import (
+    MODEL,
+    Supervisor,
+    alive,
+    read_state,
+    register_copy,
+    wait_for,
+)
+from tests.support.supervisor import start_supervisor as start_supervisor_process
 
 pytestmark = pytest.mark.slow
 
-MODEL = "iris-classifier"
 POLL = 0.5
 # Promotion to first answer from the new version. The new process's start dominates
 # (3-4 s idle, 8-15 s when this 2-core machine runs other suites); docs/SERVING.md has
@@ -56,26 +55,8 @@ def registry(tmp_path_factory):
     tracking_uri = sqlite_tracking_uri(workdir)
     train(tracking_uri, workdir, "--candidates", "logistic_regression")
     train(tracking_uri, workdir, "--candidates", "logistic_regression")
-    broken = _register_broken_copy(tracking_uri, workdir, source_version="1")
+    broken = register_copy(tracking_uri, workdir, "1", broken=True)
     return {"tracking_uri": tracking_uri, "workdir": workdir, "broken": broken}
-
-
-def _register_broken_copy(tracking_uri: str, workdir: Path, source_version: str) -> str:
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        model = Path(
-            mlflow.artifacts.download_artifacts(
-                f"models:/{MODEL}/{source_version}", dst_path=str(workdir / "broken-src")
-            )
-        )
-        copy = workdir / "broken-model"
-        shutil.copytree(model, copy)
-        (copy / "artifacts" / "estimator.joblib").write_bytes(b"this is not a joblib pickle")
-        with mlflow.start_run(run_name="broken-copy") as run:
-            mlflow.log_artifacts(str(copy), "model")
-        return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL).version)
-    finally:
-        mlflow.set_tracking_uri(None)
 
 
 def _client(registry) -> MlflowClient:
@@ -143,85 +124,27 @@ class RegistryWatch:
             time.sleep(0.1)
 
 
-class Supervisor(Server):
-    store_url: str
-    run_dir: Path
-
-    def state(self) -> dict:
-        return json.loads((self.run_dir / "state.json").read_text())
-
-    def switches(self) -> list[dict]:
-        engine = create_store_engine(self.store_url)
-        try:
-            with engine.connect() as conn:
-                query = sa.select(tables.model_switches).order_by(tables.model_switches.c.seq)
-                return [dict(row._mapping) for row in conn.execute(query)]
-        finally:
-            engine.dispose()
-
-    def children(self) -> set[int]:
-        return _children(self.process.pid)
-
-    def scoring_children(self) -> set[int]:
-        """The children that are scoring processes (not HAProxy, not the log shipper)."""
-        return {pid for pid in self.children() if "serving.asgi" in _cmdline(pid)}
-
-
-def _state(server, key):
-    try:
-        return server.state().get(key)
-    except (OSError, ValueError):
-        return None
-
-
 @pytest.fixture
 def start_supervisor(registry, tmp_path):
     """Start ``python -m serving`` on free ports and wait until it serves; stop it after."""
     started: list[Supervisor] = []
 
     def _start(*args: str, env: dict | None = None, tracking_uri: str | None = None):
-        port = free_port()
-        environment = base_env(
-            {
-                "MLFLOW_TRACKING_URI": tracking_uri or registry["tracking_uri"],
-                "IRIS_LOG_STORE_URL": f"sqlite:///{tmp_path / 'predictions.db'}",
-                "PYTHONPATH": str(REPO_ROOT),
-            }
+        started.append(
+            start_supervisor_process(
+                tracking_uri or registry["tracking_uri"],
+                tmp_path,
+                len(started),
+                *args,
+                poll=POLL,
+                env=env,
+            )
         )
-        for name in SERVING_ENV_VARS:
-            environment.pop(name, None)
-        environment.update(env or {})
-        run_dir = tmp_path / f"run-{len(started)}"
-        log_path = tmp_path / f"supervisor-{len(started)}.log"
-        process = start_process(
-            [str(VENV_BIN / "python"), "-m", "serving", "--port", str(port)]
-            + ["--metrics-port", str(free_port()), "--run-dir", str(run_dir)]
-            + ["--poll-seconds", str(POLL), *args],
-            log_path=log_path,
-            env=environment,
-            cwd=tmp_path,
-        )
-        server = Supervisor(process=process, port=port, log_path=log_path)
-        server.store_url = environment["IRIS_LOG_STORE_URL"]
-        server.run_dir = run_dir
-        started.append(server)
-        wait_for_http(f"{server.url}/ping", timeout=180, process=process, log_path=log_path)
-        _wait_for(lambda: _state(server, "pid"), 10, "state.json to name the process")
-        return server
+        return started[-1]
 
     yield _start
     for server in started:
         server.stop()
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stale_answers(load: Load, sequence: list[str]) -> list:
@@ -249,7 +172,7 @@ def _stale_answers(load: Load, sequence: list[str]) -> list:
 
 def _wait_for_one_scoring_process(supervisor: Supervisor) -> None:
     # One scoring process left: the previous version has drained and stopped.
-    _wait_for(lambda: len(supervisor.scoring_children()) == 1, 60, "the old version to stop")
+    wait_for(lambda: len(supervisor.scoring_children()) == 1, 60, "the old version to stop")
 
 
 # ---------------------------------------------------------------- promotion
@@ -373,7 +296,7 @@ def test_a_broken_promotion_is_refused_once_and_the_old_version_keeps_serving(
     broken = registry["broken"]
     with Load(supervisor.url) as load:
         _set_alias(registry, broken)
-        refused = _wait_for(
+        refused = wait_for(
             lambda: [row for row in supervisor.switches() if row["outcome"] == "refused"],
             90,
             "a refused row",
@@ -409,7 +332,7 @@ def test_a_killed_scoring_process_is_restarted_in_its_slot_and_requests_wait_mea
         load.wait_for_count(20)
         killed_at = time.monotonic()
         os.kill(killed, signal.SIGKILL)
-        _wait_for(lambda: _state(supervisor, "pid") not in (None, killed), 90, "a new pid")
+        wait_for(lambda: read_state(supervisor, "pid") not in (None, killed), 90, "a new pid")
         restarted = time.monotonic()
         load.wait_for_count(len(load.results) + 20)
     # Only requests already on their way to the killed process fail, and none is sent again
@@ -440,13 +363,13 @@ def test_a_hung_scoring_process_is_replaced_like_a_crashed_one(registry, start_s
         load.wait_for_count(20)
         os.kill(hung, signal.SIGSTOP)
         stopped_at = time.monotonic()
-        _wait_for(lambda: _state(supervisor, "pid") not in (None, hung), 90, "a new pid")
+        wait_for(lambda: read_state(supervisor, "pid") not in (None, hung), 90, "a new pid")
         replaced = time.monotonic()
         load.wait_for_count(len(load.results) + 20)
     rows = supervisor.switches()
     assert rows[-1]["outcome"] == "restarted"
     assert f"pid {hung}" in rows[-1]["reason"] and "did not answer /ping" in rows[-1]["reason"]
-    assert not _alive(hung)
+    assert not alive(hung)
     # It is killed once silent for the liveness timeout (3 s), a ping interval after.
     _lost_with_the_process(load, stopped_at, within=3 + 2)
     assert [o for o in load.succeeded() if o.sent > replaced]
@@ -460,11 +383,11 @@ def test_a_crash_during_a_switch_is_noticed_during_that_switch(registry, start_s
     with Load(supervisor.url) as load:
         load.wait_for_count(20)
         _set_alias(registry, "2")
-        _wait_for(lambda: _state(supervisor, "switching"), 30, "the switch to begin")
+        wait_for(lambda: read_state(supervisor, "switching"), 30, "the switch to begin")
         killed_at = time.monotonic()
         os.kill(old, signal.SIGKILL)
-        noticed = _wait_for(lambda: _state(supervisor, "last_exit"), 5, "the crash to be seen")
-        still_switching = _state(supervisor, "switching")
+        noticed = wait_for(lambda: read_state(supervisor, "last_exit"), 5, "the crash to be seen")
+        still_switching = read_state(supervisor, "switching")
         load.wait_for_version("2", time.monotonic(), SWITCH_DEADLINE)
     assert noticed["pid"] == old and noticed["during_switch_to"] == "2"
     assert still_switching is not None, "the crash was only seen after the switch"
@@ -483,7 +406,9 @@ def test_a_killed_haproxy_is_restarted_and_given_its_slots_back(registry, start_
     supervisor = start_supervisor()
     haproxy = supervisor.state()["haproxy_pid"]
     os.kill(haproxy, signal.SIGKILL)
-    _wait_for(lambda: _state(supervisor, "haproxy_pid") not in (None, haproxy), 30, "a new haproxy")
+    wait_for(
+        lambda: read_state(supervisor, "haproxy_pid") not in (None, haproxy), 30, "a new haproxy"
+    )
     wait_for_http(f"{supervisor.url}/ping", timeout=30)
     answer = requests.post(f"{supervisor.url}/invocations", json=SPLIT_BODY, timeout=30)
     assert answer.status_code == 200
@@ -543,8 +468,8 @@ def test_a_switch_whose_download_failed_in_an_outage_is_retried_once_it_is_over(
         with Load(supervisor.url) as load:
             load.wait_for_count(20)
             _set_alias(registry, "2")
-            _wait_for(
-                lambda: (_state(supervisor, "download_failed") or "").startswith("v2:"),
+            wait_for(
+                lambda: (read_state(supervisor, "download_failed") or "").startswith("v2:"),
                 60,
                 "the failed download to show in state.json",
             )
@@ -553,7 +478,7 @@ def test_a_switch_whose_download_failed_in_an_outage_is_retried_once_it_is_over(
             load.wait_for_version("2", back, SWITCH_DEADLINE)
         # An outage is not the version's fault: no refusal recorded, nothing to re-promote.
         assert not any(r["outcome"] == "refused" for r in supervisor.switches())
-        assert _state(supervisor, "download_failed") is None
+        assert read_state(supervisor, "download_failed") is None
     finally:
         if hidden.exists():
             hidden.rename(source)
@@ -588,7 +513,7 @@ def test_sigterm_under_load_loses_no_answered_prediction_and_leaves_no_process(
     engine.dispose()
     assert answered - stored == set()
     for pid in children | {supervisor.process.pid}:
-        assert not _alive(pid), f"pid {pid} survived the supervisor"
+        assert not alive(pid), f"pid {pid} survived the supervisor"
     with pytest.raises(ProcessLookupError):
         os.killpg(supervisor.process.pid, 0)
     print(f"stopped in {stopped_in:.1f}s with {len(answered)} answered, all stored")
@@ -636,29 +561,3 @@ def _wait_until_stored(store_url: str, request_ids: set[str], timeout: float = 6
 def _start_tracking_server(registry, tmp_path, port: int | None = None) -> Server:
     del tmp_path  # the server logs beside its store
     return start_tracking_server(registry["tracking_uri"], registry["workdir"], port=port)
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            text = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue  # that thread ended while we looked
-        found.update(int(child) for child in text)
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"

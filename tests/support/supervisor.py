@@ -7,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+import joblib
 import mlflow
 import sqlalchemy as sa
 
@@ -46,6 +47,10 @@ class Supervisor(Server):
 
     def children(self) -> set[int]:
         return children(self.process.pid)
+
+    def scoring_children(self) -> set[int]:
+        """The children that are scoring processes (not HAProxy, not the companions)."""
+        return {pid for pid in self.children() if "serving.asgi" in cmdline(pid)}
 
 
 def read_state(server: Supervisor, key: str):
@@ -130,9 +135,15 @@ def register_fitted(tracking_uri: str, workdir: Path) -> str:
 
 
 def register_copy(
-    tracking_uri: str, workdir: Path, source_version: str, *, broken: bool = False
+    tracking_uri: str,
+    workdir: Path,
+    source_version: str,
+    *,
+    broken: bool = False,
+    estimator=None,
 ) -> str:
-    """A new version of MODEL with ``source_version``'s files (its estimator broken if asked).
+    """A new version of MODEL with ``source_version``'s files (its estimator broken if asked,
+    or replaced by ``estimator``, a fitted scikit-learn classifier).
 
     Registering a copy is much faster than training, and gives a second version number
     whose answers are told apart by ``model_version``.
@@ -149,7 +160,10 @@ def register_copy(
         shutil.copytree(model, copy)
         if broken:
             (copy / "artifacts" / "estimator.joblib").write_bytes(b"this is not a joblib pickle")
-        with mlflow.start_run(run_name="broken-copy" if broken else "copy") as run:
+        elif estimator is not None:
+            joblib.dump(estimator, copy / "artifacts" / "estimator.joblib")
+        run_name = "broken-copy" if broken else "copy" if estimator is None else "refitted-copy"
+        with mlflow.start_run(run_name=run_name) as run:
             mlflow.log_artifacts(str(copy), "model")
         return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL).version)
     finally:
@@ -166,6 +180,14 @@ def children(pid: int) -> set[int]:
             continue  # that thread ended while we looked
         found.update(int(child) for child in text)
     return found
+
+
+def cmdline(pid: int) -> str:
+    """``pid``'s command line, space-separated ("" once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def alive(pid: int) -> bool:

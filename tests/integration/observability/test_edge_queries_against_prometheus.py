@@ -18,13 +18,14 @@ import requests
 import yaml
 
 from tests.support.edge import SPLIT_BODY, start_edge, start_scoring
-from tests.support.processes import Server, base_env, free_port, start_process, wait_for_http
+from tests.support.processes import Server
 
 from .conftest import PROMETHEUS_DIR, require_tool
 from .test_queries_against_prometheus import (
     alert_rules,
     dashboard_queries,
     query,
+    run_prometheus,
     wait_for_samples,
 )
 
@@ -48,27 +49,7 @@ def _start_prometheus(binary: str, metrics_port: int, tmp_path: Path) -> Server:
         "rule_files": shipped["rule_files"],
         "scrape_configs": jobs,
     }
-    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log_path = tmp_path / "prometheus.log"
-    process = start_process(
-        [
-            binary,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        log_path=log_path,
-        env=base_env(),
-        cwd=folder,
-    )
-    server = Server(process, port, log_path)
-    try:
-        wait_for_http(f"{server.url}/-/ready", process=process, log_path=log_path, timeout=30)
-    except Exception:
-        server.stop()
-        raise
-    return server
+    return run_prometheus(binary, config, folder)
 
 
 class _Traffic:

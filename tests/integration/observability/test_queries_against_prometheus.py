@@ -312,9 +312,14 @@ def start_prometheus(binary: str, sidecar_port: int, tmp_path: Path) -> Server:
             }
         ],
     }
+    return run_prometheus(binary, config, folder)
+
+
+def run_prometheus(binary: str, config: dict, folder: Path) -> Server:
+    """Prometheus with ``config`` (written to ``folder``, its rule files already there)."""
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    log_path = tmp_path / "prometheus.log"
+    log_path = folder / "prometheus.log"
     process = start_process(
         [
             binary,
