@@ -10,6 +10,8 @@ drain) or on a write error (disk full), the request is not spooled: it is counte
 writer's drop tally (see tally.py), which the shipper adds to
 ``iris_prediction_log_dropped_total``. The bound is checked against a directory scan at
 most once a second, so the spool can pass it by about a second of traffic per writer.
+A writer over the bound (or failing to write) closes its live segment, so that the shipper,
+once it has loaded it, can delete it and the space counts as free again.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class SpoolWriter:
                     os.fdatasync(self._fd)
             except OSError as exc:
                 self._undo_partial_write()
+                self._hand_over_after_failure()
                 return self._drop(rows, latency, f"write failed: {exc}")
             self._segment_size += len(frame)
             self._spool_bytes += len(frame)
@@ -148,7 +151,24 @@ class SpoolWriter:
         now = time.monotonic()
         if now - self._scanned_at >= _RESCAN_SECONDS:
             self._scan()
+            if self._spool_bytes + len(frame) > self._max_bytes and self._segment_has_frames():
+                # Our live segment counts in full even once it is shipped, and the shipper
+                # deletes a segment only after its writer lets go: hand it over, so that a
+                # later scan sees what is really left (else a bound smaller than a segment
+                # kept dropping after the store caught up). Once per scan at most, and only
+                # while frames were written since: dropping writes none.
+                self._rotate()
         return self._spool_bytes + len(frame) > self._max_bytes
+
+    def _segment_has_frames(self) -> bool:
+        return self._fd is not None and self._segment_size > len(self._context)
+
+    def _hand_over_after_failure(self) -> None:
+        # A full disk frees space only when shipped segments are deleted, and ours is
+        # deleted only once we close it; a new one is tried after _REOPEN_SECONDS.
+        if self._segment_has_frames():
+            self._close_segment()
+            self._retry_at = time.monotonic() + _REOPEN_SECONDS
 
     def _scan(self) -> None:
         total = 0

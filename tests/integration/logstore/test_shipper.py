@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -129,6 +131,32 @@ def test_a_spool_over_its_bound_drops_and_counts_every_request(store):
     assert counters["iris_prediction_log_dropped_total{}"] == 100 - kept
     # Dropped requests were answered: their latency is still observed.
     assert counters["iris_prediction_duration_seconds_count{}"] == 100
+    writer.close()
+
+
+def test_a_writer_over_its_bound_accepts_again_once_the_shipper_caught_up(store):
+    # The bound is smaller than a segment, so the writer's own live segment is what fills
+    # it; once that is shipped the spool is empty and requests must be spooled again.
+    engine, folder = store
+    writer = open_writer(folder, max_bytes=3000)
+    kept = dropped = 0
+    while not dropped:
+        appended = append_or_drop(writer)
+        kept, dropped = kept + appended, dropped + (1 - appended)
+    shipper = Shipper(folder, engine)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert shipper.drain(30)
+        if append_or_drop(writer):
+            kept += 1
+            break
+        dropped += 1
+        time.sleep(0.2)
+    else:
+        pytest.fail("the writer kept dropping for 30 s after its spool was shipped")
+    assert shipper.drain(30)
+    assert count_rows(engine) == kept
+    assert counters_by_name(engine)["iris_prediction_log_dropped_total{}"] == dropped
     writer.close()
 
 
