@@ -21,7 +21,7 @@ from tests.support.edge import SPLIT_BODY, start_edge, start_scoring
 from tests.support.processes import Server
 
 from .conftest import PROMETHEUS_DIR, require_tool
-from .test_queries_against_prometheus import (
+from .prometheus_queries import (
     alert_rules,
     dashboard_queries,
     query,
