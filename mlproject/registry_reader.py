@@ -5,7 +5,7 @@ MLflow's client retries an unreachable tracking server for minutes
 exist yet it creates an empty tracking database. Neither is acceptable while a scoring
 process starts or a dashboard renders. So against a tracking server each question here is
 one HTTP request to MLflow's REST API with a timeout; against a local store (``sqlite:``,
-``file:``) it is MlflowClient, after checking that the store exists.
+``file:``) it is MlflowClient, after checking that the store exists with all its tables.
 
 Every method returns None for "the registry says there is no such thing" and raises
 ``RegistryUnavailable`` for "the registry could not be asked"; callers decide what that
@@ -176,20 +176,42 @@ class RegistryReader:
         self._check_local_store()
         from mlflow import MlflowClient  # heavy: only for local (file/sqlite) registries
         from mlflow.exceptions import MlflowException
+        from sqlalchemy.exc import SQLAlchemyError
 
-        client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         try:
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
             return ask(client)
         except MlflowException as exc:
             if exc.error_code in _MISSING:
                 return None
             raise RegistryUnavailable(str(exc)[:300]) from exc
+        except SQLAlchemyError as exc:  # e.g. the schema moved under us by a migration
+            raise RegistryUnavailable(f"{exc.__class__.__name__}: {str(exc)[:200]}") from exc
 
     def _check_local_store(self) -> None:
         uri = self.tracking_uri
-        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-            # Asking would create an empty tracking database as a side effect.
-            raise RegistryUnavailable(f"no tracking database at {uri}")
+        if not uri.startswith("sqlite:///"):
+            return
+        path = Path(uri.removeprefix("sqlite:///"))
+        # Asking a database without all of MLflow's tables would create them as a side
+        # effect: an empty tracking database where there was none, or a second migration
+        # racing the first (a training run creating it while two sidecar workers ask).
+        if not path.exists() or not _mlflow_tables_exist(path):
+            raise RegistryUnavailable(f"no tracking database at {uri} yet")
+
+
+def _mlflow_tables_exist(path: Path) -> bool:
+    """MLflow's own "are all my tables there" check, on a read-only connection."""
+    import sqlalchemy as sa
+    from mlflow.store.db.utils import _all_tables_exist  # what MlflowClient itself asks
+
+    engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        return bool(_all_tables_exist(engine))
+    except sa.exc.SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
 
 
 def _version_from_json(item: dict[str, Any] | None) -> VersionInfo | None:

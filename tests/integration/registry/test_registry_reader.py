@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 
 import pytest
@@ -103,6 +105,21 @@ def test_a_missing_sqlite_store_is_unavailable_and_not_created(tmp_path):
     with pytest.raises(RegistryUnavailable):
         reader.check_reachable()
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_sqlite_store_still_being_created_is_unavailable_and_left_alone(tmp_path):
+    # A training run has created the file and some of MLflow's tables; asking now must not
+    # run MLflow's migration a second time beside it (two sidecar workers did: a 500).
+    database = tmp_path / "mlflow.db"
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        conn.execute("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)")
+        conn.commit()
+    reader = RegistryReader(sqlite_tracking_uri(tmp_path))
+    with pytest.raises(RegistryUnavailable, match="no tracking database"):
+        reader.version_by_alias(NAME, "champion")
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"experiments"}
 
 
 def test_the_module_level_helpers_agree(registry):
