@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from mlproject.logstore import frames, layout
 from mlproject.logstore.tally import Tally
@@ -38,7 +39,7 @@ class SpoolWriter:
     def __init__(
         self,
         folder: Path,
-        context: dict,
+        context: dict[str, Any],
         *,
         max_bytes: int,
         segment_bytes: int = SEGMENT_BYTES,
@@ -77,16 +78,17 @@ class SpoolWriter:
                 return self._drop(rows, latency, "spool full")
             if self._segment_size + len(frame) > self._segment_bytes:
                 self._rotate()
-            if self._fd is None:
+            fd = self._fd
+            if fd is None:
                 return self._drop(rows, latency, "spool folder not writable")
             try:
-                written = os.write(self._fd, frame)
+                written = os.write(fd, frame)
                 if written != len(frame):
                     raise OSError(f"short write ({written} of {len(frame)} bytes)")
                 if self._fsync:
-                    os.fdatasync(self._fd)
+                    os.fdatasync(fd)
             except OSError as exc:
-                self._undo_partial_write()
+                self._undo_partial_write(fd)
                 return self._drop(rows, latency, f"write failed: {exc}")
             self._segment_size += len(frame)
             self._spool_bytes += len(frame)
@@ -163,11 +165,11 @@ class SpoolWriter:
             return
         self._spool_bytes, self._scanned_at = total, time.monotonic()
 
-    def _undo_partial_write(self) -> None:
+    def _undo_partial_write(self, fd: int) -> None:
         # A torn frame in the middle would hide every frame after it: cut it off, or, if
         # even that fails, leave the segment (its tail is torn) and start a new one later.
         try:
-            os.ftruncate(self._fd, self._segment_size)
+            os.ftruncate(fd, self._segment_size)
         except OSError:
             self._close_segment()
 
