@@ -225,7 +225,8 @@ def _version_from_entity(found: ModelVersion) -> VersionInfo:
 
 
 def _pairs(items: list[dict[str, Any]] | None) -> dict[str, str]:
-    return {item["key"]: item.get("value") for item in items or [] if item.get("key")}
+    # Protobuf JSON may leave an unset value out; the client path reads those as "" too.
+    return {item["key"]: item.get("value") or "" for item in items or [] if item.get("key")}
 
 
 def _quote(value: str) -> str:
