@@ -78,17 +78,16 @@ class SpoolWriter:
                 return self._drop(rows, latency, "spool full")
             if self._segment_size + len(frame) > self._segment_bytes:
                 self._rotate()
-            fd = self._fd
-            if fd is None:
+            if self._fd is None:
                 return self._drop(rows, latency, "spool folder not writable")
             try:
-                written = os.write(fd, frame)
+                written = os.write(self._fd, frame)
                 if written != len(frame):
                     raise OSError(f"short write ({written} of {len(frame)} bytes)")
                 if self._fsync:
-                    os.fdatasync(fd)
+                    os.fdatasync(self._fd)
             except OSError as exc:
-                self._undo_partial_write(fd)
+                self._undo_partial_write()
                 return self._drop(rows, latency, f"write failed: {exc}")
             self._segment_size += len(frame)
             self._spool_bytes += len(frame)
@@ -165,9 +164,12 @@ class SpoolWriter:
             return
         self._spool_bytes, self._scanned_at = total, time.monotonic()
 
-    def _undo_partial_write(self, fd: int) -> None:
+    def _undo_partial_write(self) -> None:
         # A torn frame in the middle would hide every frame after it: cut it off, or, if
         # even that fails, leave the segment (its tail is torn) and start a new one later.
+        fd = self._fd
+        if fd is None:  # not reached: called right after a write on the open segment
+            return
         try:
             os.ftruncate(fd, self._segment_size)
         except OSError:
