@@ -50,6 +50,7 @@ batch: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 	$(BIN)/hadolint docker/Dockerfile
 	$(BIN)/shellcheck --severity=warning scripts/*.sh docker/postgres/*.sh .ci/run
 	POSTGRES_PASSWORD=lint SIDECAR_TOKEN=lint GRAFANA_ADMIN_PASSWORD=lint \

@@ -26,9 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # kept out of the sidecar's imports: only training passes these
+    import pandas as pd
+
+    from mlproject.estimator import Classifier
 
 FORMAT = "iris-cbpe-calibration/1"
 ARTIFACT_FILE = "cbpe_calibration.json"
@@ -71,7 +76,9 @@ def calibrated(calibration: dict[str, Any], confidence: Sequence[float]) -> np.n
     if calibration.get("format") != FORMAT:
         raise ValueError(f"unknown calibration format {calibration.get('format')!r}")
     x = np.asarray(confidence, dtype="float64")
-    return np.interp(x, np.asarray(calibration["x"]), np.asarray(calibration["y"]))
+    # NumPy types interp's result as Any; for an array x it is an array.
+    mapped: np.ndarray = np.interp(x, np.asarray(calibration["x"]), np.asarray(calibration["y"]))
+    return mapped
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,9 @@ def _nearest(blocks: dict[float, float], value: float) -> float:
     return min(blocks, key=lambda key: abs(key - value))
 
 
-def out_of_fold_calibration(estimator, features, labels, *, folds: int, seed: int) -> dict:
+def out_of_fold_calibration(
+    estimator: Classifier, features: pd.DataFrame, labels: pd.Series, *, folds: int, seed: int
+) -> dict[str, Any]:
     """Calibration from out-of-fold predictions of ``estimator``'s specification.
 
     Each training row is predicted by a clone fitted on the other folds, so the map learns

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import joblib
 import matplotlib
@@ -19,7 +20,9 @@ matplotlib.use("Agg")  # training runs headless; never ask for a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import mlflow  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 import pandas as pd  # noqa: E402
+from mlflow.pyfunc import PyFuncModel  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
     accuracy_score,
     confusion_matrix,
@@ -30,6 +33,7 @@ from sklearn.metrics import (  # noqa: E402
 
 from mlproject.config import CLASSES, FEATURES  # noqa: E402
 from mlproject.data import LABEL, Split  # noqa: E402
+from mlproject.estimator import Classifier  # noqa: E402
 from mlproject.gate import (  # noqa: E402
     ALPHA,
     PROMOTED,
@@ -47,7 +51,7 @@ RECORDED_METRICS = ("accuracy_score", "f1_score")
 CV_REPEATS = 5
 
 
-def heldout_metrics(y_true, y_pred) -> dict[str, float]:
+def heldout_metrics(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> dict[str, float]:
     """Accuracy and macro precision, recall and F1 on held-out labels."""
     return {
         "test_accuracy": float(accuracy_score(y_true, y_pred)),
@@ -59,7 +63,9 @@ def heldout_metrics(y_true, y_pred) -> dict[str, float]:
     }
 
 
-def write_confusion_matrix(y_true, y_pred, folder: Path) -> list[Path]:
+def write_confusion_matrix(
+    y_true: npt.ArrayLike, y_pred: npt.ArrayLike, folder: Path
+) -> list[Path]:
     """Save the confusion matrix as JSON and PNG in ``folder``; return both paths."""
     matrix = confusion_matrix(y_true, y_pred, labels=list(CLASSES))
     json_path = folder / "confusion_matrix.json"
@@ -85,8 +91,8 @@ class GatedModel:
 
     uri: str
     version: str
-    model: object  # mlflow.pyfunc.PyFuncModel
-    estimator: object | None  # the fitted scikit-learn pipeline, when the artifact has one
+    model: PyFuncModel
+    estimator: Classifier | None  # the fitted scikit-learn pipeline, when the artifact has one
 
 
 def load_gated_model(uri: str, version: str, folder: Path) -> GatedModel:
@@ -139,11 +145,15 @@ def run_gate(
     return GateVerdict(decision, reason, counts, test, cv, ALPHA, champion.version, metrics)
 
 
-def _predict(model, rows: pd.DataFrame) -> list[str]:
-    return [record["prediction"] for record in model.predict(rows.loc[:, list(FEATURES)])]
+def _predict(model: PyFuncModel, rows: pd.DataFrame) -> list[str]:
+    # MLflow types predict() as any output a pyfunc may give; ours answers records (pyfunc.py).
+    records = cast("list[dict[str, Any]]", model.predict(rows.loc[:, list(FEATURES)]))
+    return [record["prediction"] for record in records]
 
 
-def _record(model: GatedModel, rows: pd.DataFrame, predicted: list[str], run_name: str) -> dict:
+def _record(
+    model: GatedModel, rows: pd.DataFrame, predicted: list[str], run_name: str
+) -> dict[str, float]:
     """MLflow's classifier evaluation of ``predicted`` in a nested run; its two headline metrics."""
     frame = rows.loc[:, [*FEATURES, LABEL]].assign(prediction=predicted)
     with mlflow.start_run(run_name=run_name, nested=True):

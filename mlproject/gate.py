@@ -31,11 +31,19 @@ honest p-value for them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import binomtest
 from scipy.stats import t as student_t
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlproject.estimator import Classifier
 
 ALPHA = 0.05
 PROMOTED = "promoted"
@@ -60,7 +68,9 @@ class PairedCounts:
         return self.champion_only + self.candidate_only
 
 
-def paired_counts(y_true, champion_pred, candidate_pred) -> PairedCounts:
+def paired_counts(
+    y_true: npt.ArrayLike, champion_pred: Sequence[str], candidate_pred: Sequence[str]
+) -> PairedCounts:
     """Count the four cells of the paired table; the three sequences must align row by row."""
     truth = np.asarray(y_true, dtype=object)
     if not len(truth) == len(champion_pred) == len(candidate_pred):
@@ -156,7 +166,7 @@ class GateVerdict:
     def promote(self) -> bool:
         return self.decision == PROMOTED
 
-    def evidence(self) -> dict:
+    def evidence(self) -> dict[str, Any]:
         """JSON-ready numbers for the training summary and the job result."""
         return {
             "decision": self.decision,
@@ -208,10 +218,10 @@ def decide(
 
 
 def repeated_cv_differences(
-    candidate,
-    champion,
-    features,
-    labels,
+    candidate: Classifier,
+    champion: Classifier,
+    features: pd.DataFrame,
+    labels: pd.Series,
     *,
     folds: int,
     repeats: int,

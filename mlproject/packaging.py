@@ -14,14 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as installed_version
 from pathlib import Path
+from typing import Any
 
 import joblib
 import mlflow
+import pandas as pd
 from mlflow.models import infer_signature
 
 from mlproject.cbpe import ARTIFACT_FILE as CALIBRATION_FILE
 from mlproject.config import FEATURES
 from mlproject.data import Split
+from mlproject.estimator import Classifier
 from mlproject.reference import build_reference
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,12 +55,12 @@ def pip_requirements() -> list[str]:
 
 
 def log_and_register(
-    estimator,
+    estimator: Classifier,
     split: Split,
     model_name: str,
     digest: str,
     candidate: str,
-    calibration: dict | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> str:
     """Log the pyfunc in the active run, register it, and return the new version number.
 
@@ -73,7 +76,9 @@ def log_and_register(
     return str(info.registered_model_version)
 
 
-def save_model(path: Path, estimator, split: Split, model_name: str, digest: str) -> None:
+def save_model(
+    path: Path, estimator: Classifier, split: Split, model_name: str, digest: str
+) -> None:
     """Save the pyfunc to a local folder, unregistered (for tests and offline use)."""
     with _model_arguments(estimator, split, model_name, None, digest, "local") as arguments:
         mlflow.pyfunc.save_model(path=str(path), **arguments)
@@ -81,14 +86,14 @@ def save_model(path: Path, estimator, split: Split, model_name: str, digest: str
 
 @contextmanager
 def _model_arguments(
-    estimator,
+    estimator: Classifier,
     split: Split,
     model_name: str,
     run_id: str | None,
     digest: str,
     candidate: str,
-    calibration: dict | None = None,
-) -> Iterator[dict]:
+    calibration: dict[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Keyword arguments shared by log_model and save_model; files live for the block."""
     example = split.x_test.head(3).reset_index(drop=True)
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
@@ -122,7 +127,7 @@ def _model_arguments(
         }
 
 
-def _example_output(estimator, example) -> list[dict]:
+def _example_output(estimator: Classifier, example: pd.DataFrame) -> list[dict[str, Any]]:
     """An output shaped like the pyfunc's, for the signature (ids are placeholders)."""
     probabilities = estimator.predict_proba(example.loc[:, list(FEATURES)])
     classes = [str(label) for label in estimator.classes_]

@@ -109,5 +109,5 @@ def apply_verdict(
         logger.info("%s version %s is @%s", name, version, CHALLENGER_ALIAS)
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)

@@ -6,6 +6,8 @@ against the data that trained that version, not against whatever data exists tod
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -14,7 +16,7 @@ from mlproject.config import FEATURES
 REFERENCE_BINS = 10
 
 
-def build_reference(train: pd.DataFrame, bins: int = REFERENCE_BINS) -> dict:
+def build_reference(train: pd.DataFrame, bins: int = REFERENCE_BINS) -> dict[str, Any]:
     """Quantile bin edges (outer edges open) and the training share in each bin.
 
     Returns:
@@ -23,7 +25,7 @@ def build_reference(train: pd.DataFrame, bins: int = REFERENCE_BINS) -> dict:
         (len bins - 1 or fewer when quantiles tie), ``values`` the training values, kept for
         the Kolmogorov-Smirnov test (150 rows here, so small).
     """
-    features = {}
+    features: dict[str, dict[str, Any]] = {}
     for name in FEATURES:
         values = train[name].to_numpy(dtype="float64")
         quantiles = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -11,6 +12,7 @@ from mlflow import MlflowClient
 from mlproject.cbpe import estimate, out_of_fold_calibration
 from mlproject.config import Settings
 from mlproject.data import Split
+from mlproject.estimator import Classifier
 from mlproject.evaluate import load_gated_model, run_gate
 from mlproject.gate import GateVerdict
 from mlproject.packaging import log_and_register
@@ -62,11 +64,15 @@ def register_and_gate(
     return version, verdict
 
 
-def _log_calibration_check(calibration: dict, estimator, split: Split) -> None:
+def _log_calibration_check(
+    calibration: dict[str, Any], estimator: Classifier, split: Split
+) -> None:
     """The label-free estimate on the held-out rows beside their real accuracy, for the record."""
     probabilities = estimator.predict_proba(split.x_test)
     predicted = estimator.classes_[probabilities.argmax(axis=1)]
     check = estimate(calibration, probabilities.max(axis=1))
+    if check is None:  # no held-out rows: nothing to set beside the estimate
+        return
     mlflow.log_metrics(
         {
             "cbpe_heldout_estimate": check.accuracy,

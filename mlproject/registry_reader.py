@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
 DEFAULT_TIMEOUT_SECONDS = 2.0
 _MISSING = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}
+_T = TypeVar("_T")
 
 
 class RegistryUnavailable(Exception):
@@ -84,7 +90,9 @@ class RegistryReader:
             found = self._get("model-versions/search", {"filter": query}) or {}
             versions = [str(item["version"]) for item in found.get("model_versions", [])]
         else:
-            found_versions = self._client_call(lambda c: c.search_model_versions(query)) or []
+            found_versions: list[ModelVersion] = (
+                self._client_call(lambda c: c.search_model_versions(query)) or []
+            )
             versions = [str(mv.version) for mv in found_versions]
         return max(versions, key=int) if versions else None
 
@@ -103,7 +111,7 @@ class RegistryReader:
                 _pairs(data.get("tags")),
             )
 
-        def ask(client) -> RunInfo:
+        def ask(client: MlflowClient) -> RunInfo:
             run = client.get_run(run_id)
             return RunInfo(
                 run_id, run.info.experiment_id, dict(run.data.params), dict(run.data.tags)
@@ -115,7 +123,8 @@ class RegistryReader:
         """Where version ``version``'s files are (an artifact URI), or None."""
         if self.is_http:
             found = self._get("model-versions/get-download-uri", {"name": name, "version": version})
-            return (found or {}).get("artifact_uri")
+            uri: str | None = (found or {}).get("artifact_uri")
+            return uri
         return self._client_call(lambda c: c.get_model_version_download_uri(name, version))
 
     def version_json(self, name: str, version: str, artifact_path: str) -> tuple[Any, str]:
@@ -168,11 +177,12 @@ class RegistryReader:
         if response.status_code != 200:
             raise RegistryUnavailable(f"{url}: HTTP {response.status_code}")
         try:
-            return response.json()
+            body: dict[str, Any] = response.json()  # MLflow's REST answers are objects
+            return body
         except ValueError as exc:
             raise RegistryUnavailable(f"{url}: not JSON") from exc
 
-    def _client_call(self, ask):
+    def _client_call(self, ask: Callable[[MlflowClient], _T]) -> _T | None:
         self._check_local_store()
         from mlflow import MlflowClient  # heavy: only for local (file/sqlite) registries
         from mlflow.exceptions import MlflowException
@@ -226,7 +236,7 @@ def _version_from_json(item: dict[str, Any] | None) -> VersionInfo | None:
     )
 
 
-def _version_from_entity(found) -> VersionInfo:
+def _version_from_entity(found: ModelVersion) -> VersionInfo:
     return VersionInfo(
         name=found.name,
         version=str(found.version),
@@ -236,8 +246,9 @@ def _version_from_entity(found) -> VersionInfo:
     )
 
 
-def _pairs(items: list[dict] | None) -> dict[str, str]:
-    return {item["key"]: item.get("value") for item in items or [] if item.get("key")}
+def _pairs(items: list[dict[str, Any]] | None) -> dict[str, str]:
+    # Protobuf JSON may leave an unset value out; the client path reads those as "" too.
+    return {item["key"]: item.get("value") or "" for item in items or [] if item.get("key")}
 
 
 def _quote(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -12,6 +13,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from mlproject.candidates import Candidate
 from mlproject.data import Split
+from mlproject.estimator import Classifier
 from mlproject.evaluate import heldout_metrics, write_confusion_matrix
 
 
@@ -21,8 +23,8 @@ class CandidateResult:
 
     name: str
     run_id: str
-    estimator: object
-    best_params: dict
+    estimator: Classifier  # the search's best estimator, refitted on the training rows
+    best_params: dict[str, Any]
     metrics: dict[str, float]
 
 
@@ -70,7 +72,7 @@ def search(candidate: Candidate, split: Split, *, cv_folds: int, seed: int) -> C
     )
 
 
-def plain(params: dict) -> dict:
+def plain(params: dict[str, Any]) -> dict[str, Any]:
     """Search parameters without the pipeline's step prefixes."""
     return {
         key.removeprefix("model__").removeprefix("estimator__"): value

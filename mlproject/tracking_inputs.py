@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 
-from mlproject.data import Split, file_digest, frame_digest
+from mlproject.data import Dataset, Split, file_digest, frame_digest
 
 
-def log_params_once(run_id: str, params: dict) -> None:
+def log_params_once(run_id: str, params: dict[str, Any]) -> None:
     # `mlflow run` has already logged the entry point's parameters as it received them;
     # MLflow refuses to change a logged value, so add only those it did not log.
     logged = mlflow.get_run(run_id).data.params
@@ -25,7 +27,9 @@ def training_rows(train: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([train, extra], ignore_index=True)
 
 
-def log_datasets(dataset, evaluation, split: Split, feedback: pd.DataFrame, folder: Path) -> str:
+def log_datasets(
+    dataset: Dataset, evaluation: Dataset, split: Split, feedback: pd.DataFrame, folder: Path
+) -> str:
     """Log training and evaluation inputs; return the SHA-256 of the training data.
 
     Without feedback the training input is the versioned CSV itself. With feedback it is
@@ -44,12 +48,10 @@ def log_datasets(dataset, evaluation, split: Split, feedback: pd.DataFrame, fold
         frame, source, name = split.train, f"{dataset.path}+feedback", "iris+feedback"
         feedback.loc[:, ["prediction_id"]].to_csv(folder / "feedback_ids.csv", index=False)
         mlflow.log_artifact(str(folder / "feedback_ids.csv"), artifact_path="data")
-    training = mlflow.data.from_pandas(
-        frame, source=source, name=name, targets="species", digest=digest[:32]
-    )
+    training = from_pandas(frame, source=source, name=name, targets="species", digest=digest[:32])
     mlflow.log_input(training, context="training", tags={"sha256": digest})
     heldout_digest = frame_digest(split.test)
-    heldout = mlflow.data.from_pandas(
+    heldout = from_pandas(
         split.test,
         source=str(evaluation.path),
         name="iris-heldout",

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -64,7 +65,7 @@ class TrainingSummary:
     # The gate's word (promoted, refused, challenger; skipped without registration) and its
     # evidence: paired counts, McNemar p-values, CV differences (GateVerdict.evidence()).
     decision: str = SKIPPED
-    gate: dict | None = None
+    gate: dict[str, Any] | None = None
 
 
 def train(options: TrainingOptions, settings: Settings) -> TrainingSummary:

@@ -78,11 +78,11 @@ def _fast_path(frame: pd.DataFrame) -> np.ndarray | None:
     values = frame.to_numpy()
     if values.dtype.kind not in _NUMERIC_KINDS:
         return None
-    values = values.astype(np.float64, copy=False)
+    floats: np.ndarray = values.astype(np.float64, copy=False)  # pandas is untyped: Any
     with np.errstate(invalid="ignore"):
-        if not ((values >= 0.0) & (values <= MAX_MEASUREMENT_CM)).all():
+        if not ((floats >= 0.0) & (floats <= MAX_MEASUREMENT_CM)).all():
             return None  # NaN fails both comparisons
-    return values
+    return floats
 
 
 def _as_frame(data: Any) -> pd.DataFrame:

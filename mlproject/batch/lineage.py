@@ -113,7 +113,11 @@ def lineage_run(settings: BatchSettings, model: ResolvedModel, digest: str) -> I
         )
         if digest:
             source = SparkDatasetSource(path=settings.input_path)
-            dataset = MetaDataset(source=source, name=name, digest=digest[:32])
+            # mlflow's Dataset declares ``profile`` abstract and MetaDataset does not define it;
+            # Dataset is no ABC, so MetaDataset is instantiable (MLflow's own docs do this).
+            dataset = MetaDataset(  # type: ignore[abstract]
+                source=source, name=name, digest=digest[:32]
+            )
             mlflow.log_input(dataset, context="batch_scoring", tags={"sha256": digest})
         yield run.info.run_id
 

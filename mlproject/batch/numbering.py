@@ -36,7 +36,9 @@ def numbered(spark: SparkSession, tagged_frame: DataFrame) -> tuple[DataFrame, i
         .agg(F.count(F.lit(1)).alias("rows"), F.min(_POSITION).alias("first"))
         .collect()
     )
-    starts, total, seen = [], 0, {}
+    starts: list[tuple[str, int, int]] = []  # (file, partition, shift of its row numbers)
+    seen: dict[str, int] = {}  # rows per file so far
+    total = 0
     for row in sorted(counts, key=lambda row: (row[SOURCE_FILE], row[_PARTITION])):
         before = seen.get(row[SOURCE_FILE], 0)
         # The partition's first row in this file is row `before` of the file.

@@ -75,7 +75,11 @@ def act(client: MlflowClient, trial: Trial, decision: str) -> str | None:
 
 
 def write_on_version(
-    client: MlflowClient, trial: Trial, decision: str, evidence: dict[str, Any], action
+    client: MlflowClient,
+    trial: Trial,
+    decision: str,
+    evidence: dict[str, Any],
+    action: str | None,
 ) -> None:
     """The evidence as tags and description on the challenger version."""
     record_decision(

@@ -41,7 +41,8 @@ def latest_decision(conn: sa.Connection, trial: Trial) -> dict[str, Any] | None:
 def settled(previous: dict[str, Any] | None, decision: str) -> str:
     """The decision to hold: a terminal one stays once reached."""
     if previous is not None and previous["decision"] != contract.COLLECTING:
-        return previous["decision"]
+        held: str = previous["decision"]  # the row's text column
+        return held
     return decision
 
 

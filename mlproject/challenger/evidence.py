@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scipy.stats import binomtest
 
 from mlproject.logstore import contract
 
 from . import sequential
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,12 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else 1e300
 
 
-def decision_codes(b, c, labelled, policy: TrialPolicy = TrialPolicy()):
+def decision_codes(
+    b: npt.ArrayLike,
+    c: npt.ArrayLike,
+    labelled: npt.ArrayLike,
+    policy: TrialPolicy = TrialPolicy(),
+) -> npt.NDArray[np.int_]:
     """Index in contract.TRIAL_DECISIONS of the decision on each (b, c, labelled); vectorised.
 
     The order of the checks is the order of precedence: better, worse, no difference.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import mlflow
 import numpy as np
 
+from mlproject.estimator import Classifier
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,7 @@ class ShadowModel:
     """One version's estimator and its class labels, in ``class_index`` order."""
 
     version: str
-    estimator: object  # predict_proba(array of FEATURES columns)
+    estimator: Classifier  # predict_proba(array of FEATURES columns)
     classes: tuple[str, ...]
 
     def answer(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

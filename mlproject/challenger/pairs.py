@@ -32,7 +32,7 @@ def _direction(
     label = f.c.label
     labelled = label.is_not(None)
 
-    def count_if(condition):
+    def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     query = (

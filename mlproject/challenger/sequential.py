@@ -30,36 +30,50 @@ tests/unit/challenger can run thousands of trials with a look after every label.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import betainc, betaln
 
 LOG_HALF = np.log(0.5)
 
+# Float results, broadcast from the inputs. For scalar inputs NumPy and scipy give a
+# numpy.float64 rather than an array; it behaves the same in arithmetic, float() and where().
+Floats = npt.NDArray[np.float64]
 
-def log_lr_better(b, c):
+
+def log_lr_better(b: npt.ArrayLike, c: npt.ArrayLike) -> Floats:
     """log L_better: mixture over q in (1/2, 1] against q = 1/2; arrays broadcast."""
     b, c = np.asarray(b, dtype=float), np.asarray(c, dtype=float)
-    upper_mass = betainc(c + 1.0, b + 1.0, 0.5)  # P(Beta(b+1, c+1) > 1/2)
-    return np.log(2.0) + betaln(b + 1.0, c + 1.0) + _log(upper_mass) - (b + c) * LOG_HALF
+    # scipy is untyped: its ufuncs are declared here by what they return.
+    upper_mass: Floats = betainc(c + 1.0, b + 1.0, 0.5)  # P(Beta(b+1, c+1) > 1/2)
+    log_beta: Floats = betaln(b + 1.0, c + 1.0)
+    # NumPy types its ufuncs on Python scalars (np.log(2.0), LOG_HALF) as Any.
+    ratio: Floats = np.log(2.0) + log_beta + _log(upper_mass) - (b + c) * LOG_HALF
+    return ratio
 
 
-def log_lr_worse(b, c):
+def log_lr_worse(b: npt.ArrayLike, c: npt.ArrayLike) -> Floats:
     """log L_worse: mixture over q in [0, 1/2) against q = 1/2."""
     return log_lr_better(c, b)
 
 
-def log_beta_binomial_ratio(successes, trials, q):
+def log_beta_binomial_ratio(
+    successes: npt.ArrayLike, trials: npt.ArrayLike, q: npt.ArrayLike
+) -> Floats:
     """log of (beta(1,1)-mixture likelihood / likelihood at q) for Bernoulli data.
 
     Ville: under the true q this exceeds log(1/alpha) at some time with chance <= alpha, so
     {q : ratio < 1/alpha} is a confidence sequence for q.
     """
     s, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
-    q = np.clip(np.asarray(q, dtype=float), 1e-12, 1 - 1e-12)
-    mixture = betaln(s + 1.0, n - s + 1.0)
-    return mixture - (s * np.log(q) + (n - s) * np.log1p(-q))
+    at = np.clip(np.asarray(q, dtype=float), 1e-12, 1 - 1e-12)
+    mixture: Floats = betaln(s + 1.0, n - s + 1.0)
+    ratio: Floats = mixture - (s * np.log(at) + (n - s) * np.log1p(-at))
+    return ratio
 
 
-def confidence_bounds(successes, trials, alpha, iterations: int = 40):
+def confidence_bounds(
+    successes: npt.ArrayLike, trials: npt.ArrayLike, alpha: float, iterations: int = 40
+) -> tuple[Floats, Floats]:
     """Time-uniform (lower, upper) bounds for a Bernoulli mean, by vectorised bisection.
 
     Each distinct (successes, trials) pair is solved once: simulations repeat them a lot.
@@ -73,10 +87,10 @@ def confidence_bounds(successes, trials, alpha, iterations: int = 40):
     return low[inverse].reshape(s.shape), high[inverse].reshape(s.shape)
 
 
-def _bisect_bounds(s, n, alpha, iterations):
+def _bisect_bounds(s: Floats, n: Floats, alpha: float, iterations: int) -> tuple[Floats, Floats]:
     centre = np.where(n > 0, s / np.maximum(n, 1), 0.5)
     limit = np.log(1.0 / alpha)
-    bounds = []
+    bounds: list[Floats] = []
     for edge in (0.0, 1.0):
         inside, outside = centre.copy(), np.full_like(centre, edge)
         # The edge itself may be inside the sequence (few data): then it is the bound.
@@ -90,7 +104,9 @@ def _bisect_bounds(s, n, alpha, iterations):
     return bounds[0], bounds[1]
 
 
-def difference_bounds(b, c, labelled, alpha):
+def difference_bounds(
+    b: npt.ArrayLike, c: npt.ArrayLike, labelled: npt.ArrayLike, alpha: float
+) -> tuple[Floats, Floats]:
     """Time-uniform bounds for challenger minus champion accuracy, at level alpha overall."""
     b, c, n = (np.asarray(x, dtype=float) for x in (b, c, labelled))
     d_low, d_high = confidence_bounds(b + c, n, alpha / 2)
@@ -100,6 +116,6 @@ def difference_bounds(b, c, labelled, alpha):
     return np.minimum.reduce(corners), np.maximum.reduce(corners)
 
 
-def _log(x):
+def _log(x: Floats) -> Floats:
     with np.errstate(divide="ignore"):
         return np.log(x)

@@ -110,7 +110,7 @@ def lag_rows(conn: sa.Connection, model_name: str, cursor: int) -> int:
     )
 
 
-def _insert_ignoring_present(conn: sa.Connection):
+def _insert_ignoring_present(conn: sa.Connection) -> sa.Insert:
     table = tables.shadow_predictions
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()

@@ -12,30 +12,40 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
 
 from mlproject.config import FEATURES
 from mlproject.logstore import counters as c
-from mlproject.logstore.contract import CHAMPION
+from mlproject.logstore.contract import (
+    CHAMPION,
+    DURATION_BUCKET,
+    DURATION_COUNT,
+    PREDICTIONS_TOTAL,
+)
 from mlproject.logstore.frames import Predictions
 from mlproject.logstore.ids import id_strings
-from mlproject.logstore.load import Batch
+from mlproject.logstore.load import Batch, Row
 from mlproject.logstore.tables import LATENCY_BUCKETS
 
 _BOUNDS = np.array([*LATENCY_BUCKETS, math.inf])
 _TEXT_LIMITS = {"model_name": 200, "model_version": 50, "run_id": 64, "request_id": 200}
+_T = TypeVar("_T")
 
 
-def clean_text(value: Any, limit: int) -> str | None:
+def clean_text(value: object, limit: int) -> str:
     """Text a database can store: no NUL (PostgreSQL refuses it), at most ``limit`` chars."""
-    if value is None:
-        return None
     return str(value).replace("\x00", "\ufffd")[:limit]
+
+
+def clean_optional(value: object, limit: int) -> str | None:
+    """``clean_text`` of a value that may be missing (None stays None, SQL NULL)."""
+    return None if value is None else clean_text(value, limit)
 
 
 class Context:
@@ -44,11 +54,12 @@ class Context:
     def __init__(self, fields: dict[str, Any]) -> None:
         self.model_name = clean_text(fields.get("model_name") or "unknown", 200)
         self.model_version = clean_text(fields.get("model_version") or "unknown", 50)
-        self.run_id = clean_text(fields.get("run_id"), 64)
+        self.run_id = clean_optional(fields.get("run_id"), 64)
         # Segments from before the challenger trial (or written by a model version whose
         # code predates it) carry no role: they were the champion's.
         self.role = clean_text(fields.get("role") or CHAMPION, 16)
-        self.classes = [clean_text(label, 32) for label in fields.get("classes", [])]
+        # A null label stays None: its rows then fail the NOT NULL column and are dropped.
+        self.classes = [clean_optional(label, 32) for label in fields.get("classes", [])]
         features = list(fields.get("features", FEATURES))
         if sorted(features) != sorted(FEATURES) or not self.classes:
             raise ValueError(f"segment context has features {features}, classes {self.classes}")
@@ -63,10 +74,12 @@ class Assembler:
 
     def __init__(self, dialect: sa.Dialect) -> None:
         self._groups: dict[int, tuple[Context, list[Predictions]]] = {}
-        self._rejections: list[tuple] = []
+        self._rejections: list[Row] = []
         self.batch = Batch()
         impl = sa.DateTime(timezone=True).dialect_impl(dialect)
-        self._to_driver = impl.bind_processor(dialect) or (lambda value: value)
+        self._to_driver: Callable[[Any], Any] = impl.bind_processor(dialect) or (
+            lambda value: value
+        )
         self._offset_suffix = "" if dialect.name == "sqlite" else "+00:00"
         self.rows = 0
 
@@ -89,13 +102,13 @@ class Assembler:
         row_index = fields.get("row_index")
         self.batch.rejections.append(
             (
-                clean_text(fields["rejection_id"], 36),
+                clean_optional(fields["rejection_id"], 36),
                 when,
                 context.model_name,
                 context.model_version,
-                clean_text(fields.get("request_id"), 200),
+                clean_optional(fields.get("request_id"), 200),
                 reason,
-                clean_text(fields.get("field"), 64),
+                clean_optional(fields.get("field"), 64),
                 None if row_index is None else int(row_index),
                 clean_text(fields.get("message") or "", 2000),
             )
@@ -124,9 +137,9 @@ class Assembler:
         class_index = np.frombuffer(b"".join([frame.class_bytes for frame in group]), "u1")
         created = self._timestamps([frame.created_at for frame in group])
         latencies = np.array([frame.latency for frame in group], dtype="float64")
-        request_ids = [clean_text(frame.request_id, 200) for frame in group]
+        request_ids = [clean_optional(frame.request_id, 200) for frame in group]
 
-        def per_row(values: list) -> list:
+        def per_row(values: list[_T]) -> list[_T]:
             return list(chain.from_iterable(map(repeat, values, counts)))
 
         labels = np.array(context.classes, dtype=object)[class_index].tolist()
@@ -165,24 +178,25 @@ class Assembler:
         for label, count in zip(context.classes, totals.tolist(), strict=True):
             if count:
                 key = c.labels_key({"model_version": context.model_version, "prediction": label})
-                self.batch.prediction_deltas[(c.PREDICTIONS_TOTAL, key)] += count
+                self.batch.prediction_deltas[(PREDICTIONS_TOTAL, key)] += count
         self._observe_latencies(latencies)
 
     def _observe_latencies(self, latencies: np.ndarray) -> None:
         ordered = np.sort(latencies)
         cumulative = np.searchsorted(ordered, _BOUNDS, side="right")
-        deltas: Counter = Counter()
+        deltas: c.Deltas = Counter()
         for bound, count in zip(_BOUNDS, cumulative.tolist(), strict=True):
             if count:
-                deltas[(c.DURATION_BUCKET, c.labels_key({"le": c.go_float(bound)}))] += count
-        deltas[(c.DURATION_SUM, c.labels_key({}))] += float(latencies.sum())
-        deltas[(c.DURATION_COUNT, c.labels_key({}))] += len(latencies)
+                deltas[(DURATION_BUCKET, c.labels_key({"le": c.go_float(bound)}))] += count
+        c.add_latency_sum(deltas, float(latencies.sum()))
+        deltas[(DURATION_COUNT, c.labels_key({}))] += len(latencies)
         self.batch.deltas.update(deltas)
 
-    def _timestamp(self, epoch_seconds: float):
+    def _timestamp(self, epoch_seconds: float) -> Any:
+        """One timestamp as the driver takes it (its bind processor's output)."""
         return self._to_driver(datetime.fromtimestamp(epoch_seconds, UTC))
 
-    def _timestamps(self, epoch_seconds: list[float]) -> list:
+    def _timestamps(self, epoch_seconds: list[float]) -> list[str]:
         """Many timestamps at once, as the driver takes them (text for bulk loads)."""
         micros = np.rint(np.array(epoch_seconds, dtype="float64") * 1e6).astype("int64")
         text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
@@ -192,4 +206,5 @@ class Assembler:
         text = np.char.replace(text, "T", " ")
         if self._offset_suffix:
             text = np.char.add(text, self._offset_suffix)
-        return text.tolist()
+        stamps: list[str] = text.tolist()  # NumPy types tolist() as Any
+        return stamps

@@ -33,7 +33,7 @@ IDLE_EXIT_SECONDS = 0.2
 
 def spawn_shipper(
     folder: Path, store_url: str, *, exit_when_idle: float | None = IDLE_EXIT_SECONDS
-) -> subprocess.Popen:
+) -> subprocess.Popen[bytes]:
     """Start a detached shipper for ``folder``; it exits by itself if one already runs.
 
     Args:
@@ -67,7 +67,7 @@ class ShipperWatch:
 
     def __init__(self, folder: Path, store_url: str, interval: float = CHECK_SECONDS) -> None:
         self.folder, self.store_url, self.interval = folder, store_url, interval
-        self._children: list[subprocess.Popen] = []
+        self._children: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

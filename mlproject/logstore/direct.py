@@ -9,13 +9,14 @@ which uses the same bulk load and counters as the shipper, in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from mlproject.logstore import counters as c
-from mlproject.logstore.assemble import clean_text
+from mlproject.logstore.assemble import clean_optional
 from mlproject.logstore.engine import immediate_transaction
 from mlproject.logstore.load import Batch, Loaded, load
 from mlproject.logstore.records import PredictionRecord, RejectionRecord
@@ -27,8 +28,8 @@ def write_records(
     rejections: Iterable[RejectionRecord] = (),
 ) -> Loaded:
     """Store each request's predictions (with its latency) and each rejection, once."""
-    to_driver = sa.DateTime(timezone=True).dialect_impl(engine.dialect)
-    to_driver = to_driver.bind_processor(engine.dialect) or (lambda value: value)
+    impl = sa.DateTime(timezone=True).dialect_impl(engine.dialect)
+    to_driver: Callable[[Any], Any] = impl.bind_processor(engine.dialect) or (lambda value: value)
     batch = Batch()
     for records, latency in requests:
         for record in records:
@@ -40,7 +41,7 @@ def write_records(
                     row["model_name"],
                     row["model_version"],
                     row["run_id"],
-                    clean_text(row["request_id"], 200),
+                    clean_optional(row["request_id"], 200),
                     row["sepal_length"],
                     row["sepal_width"],
                     row["petal_length"],
@@ -57,15 +58,15 @@ def write_records(
             )
         if latency is not None:
             batch.deltas.update(c.latency_deltas(latency))
-    for record in rejections:
-        row = record.as_row()
+    for rejection in rejections:
+        row = rejection.as_row()
         batch.rejections.append(
             (
                 row["rejection_id"],
                 to_driver(row["created_at"]),
                 row["model_name"],
                 row["model_version"],
-                clean_text(row["request_id"], 200),
+                clean_optional(row["request_id"], 200),
                 row["reason"],
                 row["field"],
                 row["row_index"],
@@ -80,7 +81,7 @@ def write_records(
 class LogWriter:
     """Collects records and writes them on ``flush`` (the former writer's interface)."""
 
-    def __init__(self, engine: sa.Engine, **_ignored) -> None:
+    def __init__(self, engine: sa.Engine, **_ignored: object) -> None:
         self._engine = engine
         self._requests: list[tuple[tuple[PredictionRecord, ...], float | None]] = []
         self._rejections: list[RejectionRecord] = []
@@ -94,7 +95,9 @@ class LogWriter:
     def start(self) -> None:
         """Nothing to start: kept for callers of the former background writer."""
 
-    def submit_predictions(self, records: Sequence[PredictionRecord], latency_seconds) -> None:
+    def submit_predictions(
+        self, records: Sequence[PredictionRecord], latency_seconds: float | None
+    ) -> None:
         """Queue one request's rows and its latency observation."""
         self._requests.append((tuple(records), latency_seconds))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from mlproject.logstore import schema
 
@@ -213,7 +215,12 @@ def _sqlite_engine(sa_url: URL) -> sa.Engine:
     )
 
     @event.listens_for(engine, "do_connect")
-    def _make_parent_folder(dialect, conn_rec, cargs, cparams):
+    def _make_parent_folder(
+        dialect: sa.Dialect,
+        conn_rec: ConnectionPoolEntry,
+        cargs: list[object],
+        cparams: dict[str, object],
+    ) -> None:
         # On every connect, not once: a folder that cannot be made yet may be possible later.
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,7 +230,9 @@ def _sqlite_engine(sa_url: URL) -> sa.Engine:
     return engine
 
 
-def _sqlite_on_connect(dbapi_conn, connection_record) -> None:
+def _sqlite_on_connect(
+    dbapi_conn: sqlite3.Connection, connection_record: ConnectionPoolEntry
+) -> None:
     # Stop pysqlite from issuing its own BEGIN/COMMIT: the "begin" listener controls it.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()

@@ -164,7 +164,8 @@ class Scan:
 
 def scan(buffer: bytes, start: int = 0, base: int = 0, max_frames: int | None = None) -> Scan:
     """Parse whole frames from ``buffer[start:]``; offsets returned are ``base`` + position."""
-    pos, size, found = start, len(buffer), []
+    found: list[tuple[int, int, int, int]] = []
+    pos, size = start, len(buffer)
     unpack, crc32, limit = _HEAD.unpack_from, zlib.crc32, max_frames or size
     while pos < size and len(found) < limit:
         if size - pos < HEADER_SIZE:

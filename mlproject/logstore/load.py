@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from mlproject.logstore import counters as c
+from mlproject.logstore.contract import ERRORS_TOTAL
 from mlproject.logstore.feedback import match_pending
 from mlproject.logstore.tables import predictions, rejections, spool_offsets
+
+if TYPE_CHECKING:
+    import psycopg
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +62,21 @@ REJECTION_COLUMNS: tuple[str, ...] = (
 )
 _ID_CHUNK = 500  # bound parameters per IN (...): old SQLite builds allow only 999
 
+# A row as the driver takes it, its values in PREDICTION_COLUMNS or REJECTION_COLUMNS order.
+Row = tuple[Any, ...]
+# Each spool stream's committed (position, detail); detail is JSON (a tally's slots, or None).
+Offsets = dict[str, tuple[int, Any]]
+
 
 @dataclass
 class Batch:
     """What one transaction stores. Rows are tuples in the column orders above."""
 
-    predictions: list[tuple] = field(default_factory=list)
-    prediction_deltas: Counter = field(default_factory=Counter)
-    rejections: list[tuple] = field(default_factory=list)
-    deltas: Counter = field(default_factory=Counter)  # latency, errors, drops
-    offsets: dict[str, tuple[int, Any]] = field(default_factory=dict)  # stream -> (pos, detail)
+    predictions: list[Row] = field(default_factory=list)
+    prediction_deltas: c.Deltas = field(default_factory=Counter)
+    rejections: list[Row] = field(default_factory=list)
+    deltas: c.Deltas = field(default_factory=Counter)  # latency, errors, drops
+    offsets: Offsets = field(default_factory=dict)  # stream -> (pos, detail)
 
     @property
     def rows(self) -> int:
@@ -112,7 +122,7 @@ def load(conn: sa.Connection, batch: Batch, spool_id: str | None, now: datetime)
     return Loaded(len(kept), len(kept_rejections), duplicates, matched)
 
 
-def read_offsets(conn: sa.Connection, spool_id: str) -> dict[str, tuple[int, Any]]:
+def read_offsets(conn: sa.Connection, spool_id: str) -> Offsets:
     """Every committed (position, detail) of the spool ``spool_id``, by stream."""
     query = sa.select(spool_offsets.c.stream, spool_offsets.c.position, spool_offsets.c.detail)
     rows = conn.execute(query.where(spool_offsets.c.spool_id == spool_id))
@@ -130,7 +140,9 @@ def forget_offsets(conn: sa.Connection, spool_id: str, streams: list[str]) -> No
         )
 
 
-def _try_insert(conn: sa.Connection, insert, rows: list[tuple]) -> bool:
+def _try_insert(
+    conn: sa.Connection, insert: Callable[[sa.Connection, list[Row]], None], rows: list[Row]
+) -> bool:
     try:
         with conn.begin_nested():
             insert(conn, rows)
@@ -139,18 +151,20 @@ def _try_insert(conn: sa.Connection, insert, rows: list[tuple]) -> bool:
     return True
 
 
-def _insert_predictions(conn: sa.Connection, rows: list[tuple]) -> None:
+def _insert_predictions(conn: sa.Connection, rows: list[Row]) -> None:
     if conn.dialect.name == "postgresql":
         _copy(conn, "predictions", PREDICTION_COLUMNS, rows)
     else:
         _executemany(conn, "predictions", PREDICTION_COLUMNS, rows)
 
 
-def _insert_rejections(conn: sa.Connection, rows: list[tuple]) -> None:
+def _insert_rejections(conn: sa.Connection, rows: list[Row]) -> None:
     _executemany(conn, "rejections", REJECTION_COLUMNS, rows)
 
 
-def _executemany(conn: sa.Connection, table: str, columns: tuple[str, ...], rows) -> None:
+def _executemany(
+    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[Row]
+) -> None:
     marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     names = ", ".join(columns)
     marks = ", ".join([marker] * len(columns))
@@ -159,8 +173,10 @@ def _executemany(conn: sa.Connection, table: str, columns: tuple[str, ...], rows
     conn.exec_driver_sql(sql, rows)
 
 
-def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows) -> None:
-    driver = conn.connection.driver_connection
+def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[Row]) -> None:
+    # SQLAlchemy types the driver's connection as Any; on PostgreSQL it is psycopg 3's, as
+    # the store's URL names it (postgresql+psycopg://, README): its COPY is what this uses.
+    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
@@ -169,14 +185,16 @@ def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows) -> No
             copy.write_row(row)
 
 
-def _without_present(conn: sa.Connection, column: sa.Column, rows: list[tuple], key: int):
+def _without_present(
+    conn: sa.Connection, column: sa.Column[str], rows: list[Row], key: int
+) -> list[Row]:
     ids = [row[key] for row in rows]
     present: set[str] = set()
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = ids[start : start + _ID_CHUNK]
         present.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
     seen: set[str] = set()
-    kept = []
+    kept: list[Row] = []
     for row in rows:
         if row[key] not in present and row[key] not in seen:
             seen.add(row[key])
@@ -184,16 +202,18 @@ def _without_present(conn: sa.Connection, column: sa.Column, rows: list[tuple], 
     return kept
 
 
-def _recount_errors(deltas: Counter, offered: list[tuple], kept: list[tuple]) -> Counter:
+def _recount_errors(deltas: c.Deltas, offered: list[Row], kept: list[Row]) -> c.Deltas:
     out = Counter(deltas)
     kept_ids = {row[0] for row in kept}
     for row in offered:
         if row[0] not in kept_ids:
-            out[(c.ERRORS_TOTAL, c.labels_key({"reason": row[5]}))] -= 1
+            out[(ERRORS_TOTAL, c.labels_key({"reason": row[5]}))] -= 1
     return out
 
 
-def _save_offsets(conn: sa.Connection, spool_id: str, offsets, now: datetime) -> None:
+def _save_offsets(
+    conn: sa.Connection, spool_id: str, offsets: Mapping[str, tuple[int, Any]], now: datetime
+) -> None:
     rows = [
         {
             "spool_id": spool_id,

@@ -6,11 +6,14 @@ import logging
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from mlproject.logstore import frames, layout, tally
 from mlproject.logstore.assemble import Assembler, Context
+from mlproject.logstore.load import Offsets
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +25,10 @@ class Pass:
     """One pass over the spool: the assembled rows, new offsets, files that are done."""
 
     assembler: Assembler
-    offsets: dict[str, tuple[int, object]] = field(default_factory=dict)
+    offsets: Offsets = field(default_factory=dict)
     done: list[Path] = field(default_factory=list)  # writer gone, every byte shipped
     frames: int = 0
-    drops: Counter = field(default_factory=Counter)
+    drops: Counter[str] = field(default_factory=Counter)  # "frames": unreadable ones
 
 
 class SpoolReader:
@@ -37,7 +40,7 @@ class SpoolReader:
 
     def files(self) -> tuple[list[Path], list[Path]]:
         """Segments and tallies present now, oldest first (names start with a timestamp)."""
-        found = []
+        found: list[list[Path]] = []
         for part, suffix in (
             (layout.SEGMENTS, layout.SEGMENT_SUFFIX),
             (layout.DROPS, layout.TALLY_SUFFIX),
@@ -50,7 +53,12 @@ class SpoolReader:
         return found[0], found[1]
 
     def collect(
-        self, work: Pass, offsets: dict, max_rows: int, max_bytes: int, max_frames: int | None
+        self,
+        work: Pass,
+        offsets: Mapping[str, tuple[int, Any]],
+        max_rows: int,
+        max_bytes: int,
+        max_frames: int | None,
     ) -> None:
         """Fill ``work`` from every file, up to the limits, starting at ``offsets``."""
         segments, tallies = self.files()
@@ -68,7 +76,15 @@ class SpoolReader:
         """Drop what is cached about a deleted segment."""
         self._contexts.pop(path.name, None)
 
-    def _segment(self, path, work: Pass, offsets, max_rows, budget, max_frames) -> int:
+    def _segment(
+        self,
+        path: Path,
+        work: Pass,
+        offsets: Mapping[str, tuple[int, Any]],
+        max_rows: int,
+        budget: int,
+        max_frames: int | None,
+    ) -> int:
         stream = f"{layout.SEGMENTS}/{path.name}"
         position = offsets.get(stream, (0, None))[0]
         gone = layout.writer_is_gone(path)  # before stat: if gone, the size is final
@@ -120,7 +136,7 @@ class SpoolReader:
             logger.error("skipping an unreadable spool frame in %s: %r", name, exc)
             work.drops.update({"frames": 1})
 
-    def _read_context(self, handle, path: Path) -> None:
+    def _read_context(self, handle: IO[bytes], path: Path) -> None:
         handle.seek(0)
         head = handle.read(_MIN_READ)
         found = frames.scan(head, 0, max_frames=1)
@@ -128,7 +144,9 @@ class SpoolReader:
             _, start, stop, _ = found.frames[0]
             self._contexts[path.name] = Context(frames.decode_json(head, start, stop))
 
-    def _skip_damage(self, path, data, start, base, size, gone) -> int:
+    def _skip_damage(
+        self, path: Path, data: bytes, start: int, base: int, size: int, gone: bool
+    ) -> int:
         resume = frames.next_frame_start(data, start)
         if resume == -1 and not gone:
             return base + start  # maybe still being written: look again later
@@ -146,7 +164,7 @@ class SpoolReader:
         )
         return base + resume
 
-    def _tally(self, path: Path, work: Pass, offsets) -> None:
+    def _tally(self, path: Path, work: Pass, offsets: Mapping[str, tuple[int, Any]]) -> None:
         stream = f"{layout.DROPS}/{path.name}"
         gone = layout.writer_is_gone(path)
         try:
@@ -170,13 +188,13 @@ class SpoolReader:
 class ReadAhead:
     """Runs one read-ahead (``collect(offsets)``) in a thread; ``result`` joins it."""
 
-    def __init__(self, collect, offsets: dict) -> None:
+    def __init__(self, collect: Callable[[Offsets], Pass], offsets: Offsets) -> None:
         self._value: Pass | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(collect, offsets), daemon=True)
         self._thread.start()
 
-    def _run(self, collect, offsets) -> None:
+    def _run(self, collect: Callable[[Offsets], Pass], offsets: Offsets) -> None:
         try:
             self._value = collect(offsets)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()

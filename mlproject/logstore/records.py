@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,7 +77,8 @@ class RejectionRecord:
     field: str | None
     row_index: int | None
     message: str
-    rejection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # dataclasses.field, spelled out: the ``field`` attribute above shadows the bare name.
+    rejection_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "created_at", _utc(self.created_at))

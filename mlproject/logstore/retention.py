@@ -53,7 +53,7 @@ def purge_step(conn: sa.Connection, retention: Retention, now: datetime) -> int:
     """
     if not retention.enabled:
         return 0
-    expired = sa.false()
+    expired: sa.ColumnElement[bool] = sa.false()
     if retention.days:
         expired = sa.or_(expired, predictions.c.created_at < now - timedelta(days=retention.days))
     if retention.rows:

@@ -29,7 +29,7 @@ from mlproject.logstore import layout
 from mlproject.logstore.assemble import Assembler
 from mlproject.logstore.engine import ensure_schema, immediate_transaction
 from mlproject.logstore.housekeeping import Housekeeping
-from mlproject.logstore.load import forget_offsets, load, read_offsets
+from mlproject.logstore.load import Offsets, forget_offsets, load, read_offsets
 from mlproject.logstore.outage import describe, is_outage
 from mlproject.logstore.reading import Pass, ReadAhead, SpoolReader
 from mlproject.logstore.retention import Retention
@@ -65,7 +65,7 @@ class Shipper:
         self.stop = threading.Event()
         self.reader = SpoolReader(self.folder)
         self.spool_id = layout.spool_id(self.folder)
-        self.offsets: dict[str, tuple[int, object]] | None = None
+        self.offsets: Offsets | None = None  # None: read them from the store first
         self.loaded_rows = 0
         self._careful = 0  # frames still to load one per transaction after a refused batch
         self._outage_since: float | None = None
@@ -79,19 +79,20 @@ class Shipper:
         read and assembled in a thread (the database works without the GIL meanwhile); it
         is used only if the commit succeeded.
         """
-        if self.offsets is None:
-            self._load_offsets()
+        offsets = self.offsets
+        if offsets is None:
+            offsets = self.offsets = self._load_offsets()
             self._next = None
         single = self._careful > 0
-        work, self._next = self._next or self._collect(self.offsets, single), None
+        work, self._next = self._next or self._collect(offsets, single), None
         if not work.offsets:
-            self._tidy(work.done)
+            self._tidy(work.done, offsets)
             return 0
         batch = work.assembler.batch
         batch.offsets = work.offsets
         ahead = None
         if self.read_ahead and not single and work.assembler.rows >= self.max_rows // 2:
-            ahead = ReadAhead(self._collect, {**self.offsets, **work.offsets})
+            ahead = ReadAhead(self._collect, {**offsets, **work.offsets})
         try:
             with immediate_transaction(self.engine) as conn:
                 loaded = load(conn, batch, self.spool_id, datetime.now(UTC))
@@ -112,14 +113,14 @@ class Shipper:
             return 0
         if single:
             self._careful -= 1
-        self.offsets.update(work.offsets)
+        offsets.update(work.offsets)
         self.loaded_rows += loaded.predictions + loaded.rejections
         if ahead is not None:
             self._next = ahead.result()
-        self._tidy(work.done)
+        self._tidy(work.done, offsets)
         return loaded.predictions + loaded.rejections
 
-    def _collect(self, offsets: dict, single: bool = False) -> Pass:
+    def _collect(self, offsets: Offsets, single: bool = False) -> Pass:
         work = Pass(Assembler(self.engine.dialect))
         limit = 1 if single else None
         self.reader.collect(work, offsets, self.max_rows, self.max_bytes, limit)
@@ -184,7 +185,7 @@ class Shipper:
             total += max(0, size - offsets.get(f"{layout.SEGMENTS}/{path.name}", (0, None))[0])
         return total
 
-    def _load_offsets(self) -> None:
+    def _load_offsets(self) -> Offsets:
         ensure_schema(self.engine)
         with immediate_transaction(self.engine) as conn:
             offsets = read_offsets(conn, self.spool_id)
@@ -196,9 +197,9 @@ class Shipper:
                 orphans = []
             if orphans:
                 forget_offsets(conn, self.spool_id, orphans)
-        self.offsets = {k: v for k, v in offsets.items() if k not in orphans}
+        return {k: v for k, v in offsets.items() if k not in orphans}
 
-    def _tidy(self, done: list[Path]) -> None:
+    def _tidy(self, done: list[Path], offsets: Offsets) -> None:
         if not done:
             return
         for path in done:
@@ -208,7 +209,7 @@ class Shipper:
         with immediate_transaction(self.engine) as conn:
             forget_offsets(conn, self.spool_id, streams)
         for stream in streams:
-            self.offsets.pop(stream, None)
+            offsets.pop(stream, None)
 
     def _skip_refused(self, work: Pass, rows: int, exc: Exception) -> None:
         logger.error("log store refused a record, dropping %d row(s): %s", rows, describe(exc))

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from mlproject.config import Settings
 from mlproject.logstore import layout
 from mlproject.logstore.drain import backlog, wait_drained
@@ -84,9 +86,10 @@ def _run(shipper: Shipper, lock: int, exit_when_idle: float | None) -> int:
             return 0
         # A writer started between our last look and the release: ship for it, unless a
         # new shipper (started because it saw the lock free) already does.
-        lock = _take_lock(shipper.folder)
-        if lock is None:
+        taken = _take_lock(shipper.folder)
+        if taken is None:
             return 0
+        lock = taken
 
 
 def _take_lock(folder: Path) -> int | None:
@@ -101,7 +104,7 @@ def _take_lock(folder: Path) -> int | None:
     return None
 
 
-def _status(folder: Path, engine) -> dict:
+def _status(folder: Path, engine: sa.Engine) -> dict[str, object]:
     pending = backlog(folder, engine)
     return {
         "folder": str(folder),

@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from mlproject.logstore import frames, layout
 from mlproject.logstore.tally import Tally
@@ -40,7 +41,7 @@ class SpoolWriter:
     def __init__(
         self,
         folder: Path,
-        context: dict,
+        context: dict[str, Any],
         *,
         max_bytes: int,
         segment_bytes: int = SEGMENT_BYTES,
@@ -186,8 +187,11 @@ class SpoolWriter:
     def _undo_partial_write(self) -> None:
         # A torn frame in the middle would hide every frame after it: cut it off, or, if
         # even that fails, leave the segment (its tail is torn) and start a new one later.
+        fd = self._fd
+        if fd is None:  # not reached: called right after a write on the open segment
+            return
         try:
-            os.ftruncate(self._fd, self._segment_size)
+            os.ftruncate(fd, self._segment_size)
         except OSError:
             self._close_segment()
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mlproject.logstore import counters as c
+from mlproject.logstore.contract import DURATION_BUCKET, DURATION_COUNT
 from mlproject.logstore.tables import LATENCY_BUCKETS
 
 ROWS, LATENCY_COUNT, LATENCY_SUM_NS = 0, 1, 2
@@ -52,16 +53,16 @@ def read(data: bytes) -> list[int] | None:
     return [int(v) for v in np.frombuffer(data, dtype="<u8")]
 
 
-def deltas(current: Sequence[int], shipped: Sequence[int]) -> Counter:
+def deltas(current: Sequence[int], shipped: Sequence[int]) -> c.Deltas:
     """Counter deltas for what ``current`` holds beyond ``shipped``."""
     diff = [now - before for now, before in zip(current, shipped, strict=True)]
-    out: Counter = Counter()
+    out: c.Deltas = Counter()
     if diff[ROWS]:
         out.update(c.dropped_deltas(diff[ROWS]))
     if diff[LATENCY_COUNT]:
-        out[(c.DURATION_COUNT, c.labels_key({}))] += diff[LATENCY_COUNT]
-        out[(c.DURATION_SUM, c.labels_key({}))] += diff[LATENCY_SUM_NS] / 1e9
+        out[(DURATION_COUNT, c.labels_key({}))] += diff[LATENCY_COUNT]
+        c.add_latency_sum(out, diff[LATENCY_SUM_NS] / 1e9)
         for bound, count in zip(_BOUNDS, diff[3:], strict=True):
             if count:
-                out[(c.DURATION_BUCKET, c.labels_key({"le": c.go_float(bound)}))] += count
+                out[(DURATION_BUCKET, c.labels_key({"le": c.go_float(bound)}))] += count
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import context
@@ -17,7 +18,7 @@ VERSION_TABLE = "iris_alembic_version"
 config = context.config
 
 
-def _configure(**kwargs) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=metadata,
         version_table=VERSION_TABLE,
@@ -45,7 +46,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: set sqlalchemy.url, or pass a connection in attributes")
+    engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
             _configure(connection=conn, transactional_ddl=True)
