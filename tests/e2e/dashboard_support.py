@@ -14,18 +14,16 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from mlproject.config import CLASSES, ENV_VARS, FEATURES
-from mlproject.logstore import LogWriter, PredictionRecord, RejectionRecord, tables
-from sidecar.config import SIDECAR_ENV_VARS
+from mlproject.config import CLASSES, FEATURES
+from mlproject.logstore import LogWriter, PredictionRecord, tables
 from tests.support.processes import (
     REPO_ROOT,
     Server,
-    base_env,
-    free_port,
-    start_process,
-    wait_for_http,
 )
+from tests.support.records import prediction_record, rejection_record
+from tests.support.stack import start_sidecar
 
+DASHBOARD_TOKEN = "dashboard-token-789"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -74,36 +72,19 @@ def start_dashboard_sidecar(
     extra_env: dict[str, str] | None = None,
 ) -> Server:
     """scripts/run-sidecar.sh over ``store_url`` with the tiny project, on a free port."""
-    port = free_port()
-    env = base_env()
-    for name in (*ENV_VARS, *SIDECAR_ENV_VARS):  # nothing from the shell that ran pytest
-        env.pop(name, None)
-    env.update(
-        {
-            "IRIS_LOG_STORE_URL": store_url,
-            "SIDECAR_BIND": f"127.0.0.1:{port}",
-            "SIDECAR_WORKERS": "2",
-            "PROMETHEUS_MULTIPROC_DIR": str(folder / f"prometheus-{port}"),
-            "IRIS_PROJECT_DIR": str(shutil.copytree(TINY_PROJECT, folder / f"project-{port}")),
+    project = folder / f"project-{uuid.uuid4().hex[:8]}"
+    return start_sidecar(
+        store_url,
+        folder,
+        tracking_uri=tracking_uri or f"sqlite:///{folder / 'no-mlflow.db'}",
+        token=token,
+        isolated=True,  # nothing from the shell that ran pytest
+        extra_env={
+            "IRIS_PROJECT_DIR": str(shutil.copytree(TINY_PROJECT, project)),
             "IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv"),
-            "IRIS_JOBS_DIR": str(folder / "jobs"),
-            "MLFLOW_TRACKING_URI": tracking_uri or f"sqlite:///{folder / 'no-mlflow.db'}",
-            "SCORING_URL": "http://127.0.0.1:9",
-            **({"SIDECAR_TOKEN": token} if token else {}),
             **(extra_env or {}),
-        }
+        },
     )
-    log_path = folder / f"sidecar-{port}.log"
-    process = start_process(
-        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")], log_path=log_path, env=env, cwd=folder
-    )
-    server = Server(process, port, log_path)
-    try:
-        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
-    except Exception:
-        server.stop()
-        raise
-    return server
 
 
 def iris_rows() -> list[dict[str, str]]:
@@ -116,10 +97,8 @@ def prediction(row: dict, version: str, run_id: str, when: datetime, rng) -> Pre
     label = row["species"] if rng.random() > 0.08 else rng.choice(CLASSES)
     top = rng.uniform(0.6, 0.99)
     rest = (1 - top) / 2
-    return PredictionRecord(
-        prediction_id=str(uuid.uuid4()),
+    return prediction_record(
         created_at=when,
-        model_name="iris-classifier",
         model_version=version,
         run_id=run_id,
         request_id=f"req-{uuid.uuid4().hex[:8]}",
@@ -160,9 +139,8 @@ def write_predictions(
         else []
     ):
         writer.submit_rejection(
-            RejectionRecord(
+            rejection_record(
                 created_at=now - timedelta(minutes=index),
-                model_name="iris-classifier",
                 model_version=version,
                 request_id=None,
                 reason=reason,

@@ -9,13 +9,7 @@ import sqlalchemy as sa
 from mlflow import MlflowClient
 
 from mlproject.logstore import contract, create_store_engine, tables
-from tests.e2e import test_dashboard_browser as dashboard_test
 from tests.e2e.dashboard_support import write_predictions
-
-# The dashboard test's fixtures: Chromium, a page with its console, a gunicorn sidecar.
-browser = dashboard_test.browser
-open_page = dashboard_test.open_page
-sidecar = dashboard_test.sidecar
 
 pytestmark = pytest.mark.slow
 NAME = "iris-classifier"

@@ -16,75 +16,20 @@ import requests
 
 from mlproject.logstore import create_store_engine
 from tests.e2e.dashboard_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    CSP_LISTENER,
-    Console,
+    DASHBOARD_TOKEN as TOKEN,
+)
+from tests.e2e.dashboard_support import (
     compact_png,
     label_some,
-    missing_browser,
     record_switches,
-    start_dashboard_sidecar,
     write_predictions,
 )
-from tests.support.processes import REPO_ROOT, Server
+from tests.support.processes import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "dashboard-token-789"
 SCREENSHOT = REPO_ROOT / "docs" / "dashboard.png"
 MAX_SCREENSHOT_BYTES = 300_000
-
-
-@pytest.fixture
-def browser():
-    """Debian's Chromium, headless, through Playwright's sync API."""
-    reason = missing_browser()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser test: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(browser):
-    """A fresh page (1440 wide) with its console collected."""
-    contexts = []
-
-    def open_(url: str):
-        context = browser.new_context(viewport={"width": 1440, "height": 900})
-        contexts.append(context)
-        context.add_init_script(CSP_LISTENER)
-        page = context.new_page()
-        console = Console(page)
-        page.goto(url)
-        return page, console
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def sidecar(tmp_path):
-    """Start the sidecar over a store in tmp_path (token TOKEN by default); stopped after."""
-    servers: list[Server] = []
-
-    def start(store_url: str, *, token: str | None = TOKEN, **kwargs) -> Server:
-        servers.append(start_dashboard_sidecar(tmp_path, store_url, token=token, **kwargs))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def test_dashboard_loads_without_console_errors_and_shows_the_version_in_service(

@@ -3,8 +3,6 @@ the shipper's store, and /metrics of a gunicorn sidecar (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 import requests
@@ -12,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mlproject.config import FEATURES
 from tests.e2e.test_prediction_log import drain
-from tests.support.processes import REPO_ROOT
+from tests.support.processes import REPO_ROOT, wait_for
 from tests.support.stack import start_scoring, start_sidecar
 
 pytestmark = pytest.mark.slow
@@ -34,16 +32,6 @@ def scrape_when(url: str, ready) -> dict | None:
     """One scrape's estimate gauges if ``ready(gauges)``, else None (each worker caches 5 s)."""
     found = gauges(url)
     return found if ready(found) else None
-
-
-def wait_for(check, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_served_predictions_get_an_estimated_accuracy_and_wrong_labels_show_the_gap(

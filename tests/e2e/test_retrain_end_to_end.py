@@ -10,15 +10,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from tests.support.processes import (
-    REPO_ROOT,
-    Server,
-    base_env,
-    free_port,
-    start_process,
-    wait_for_http,
-)
-from tests.support.stack import sqlite_tracking_uri
+from tests.support.stack import sqlite_tracking_uri, start_sidecar
 
 pytestmark = pytest.mark.slow
 
@@ -29,28 +21,16 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def sidecar(tmp_path):
     """scripts/run-sidecar.sh over the real project, a SQLite registry and log store."""
-    port = free_port()
     tracking_uri = sqlite_tracking_uri(tmp_path)
-    env = base_env(
-        {
-            "IRIS_LOG_STORE_URL": f"sqlite:///{tmp_path / 'predictions.db'}",
-            "MLFLOW_TRACKING_URI": tracking_uri,
-            "SIDECAR_TOKEN": TOKEN,
-            "SIDECAR_BIND": f"127.0.0.1:{port}",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus-multiproc"),
-            "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
-            "SCORING_URL": "http://127.0.0.1:9",
-        }
+    server = start_sidecar(
+        f"sqlite:///{tmp_path / 'predictions.db'}",
+        tmp_path,
+        tracking_uri=tracking_uri,
+        token=TOKEN,
     )
-    log_path = tmp_path / "sidecar.log"
-    process = start_process(
-        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")], log_path=log_path, env=env, cwd=tmp_path
-    )
-    server = Server(process, port, log_path)
     server.tracking_uri = tracking_uri
     server.pids = []
     try:
-        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
         yield server
     finally:
         server.stop()

@@ -11,112 +11,25 @@ retrain, and scoring following the newly promoted version.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 
 from tests.conftest import _temporary_database
-from tests.support.processes import (
-    REPO_ROOT,
-    Server,
-    base_env,
-    free_port,
-    start_process,
-    wait_for_http,
+from tests.e2e.compose_processes import (
+    FAST_TRAINING,
+    SCRIPTS,
+    TOKEN,
+    Stack,
+    healthcheck,
 )
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1500)]
-
-TOKEN = "stack-on-postgres-token"
-SCRIPTS = REPO_ROOT / "scripts"
-HEALTHCHECK = REPO_ROOT / "docker" / "healthcheck.py"
-FAST_TRAINING = ("-P", "candidates=logistic_regression", "-P", "cv_folds=2")
-
-
-def wait_until(check: Callable[[], object], what: str, timeout: float = 120.0) -> object:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout}s (last: {last!r})")
-
-
-def healthcheck(role: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """docker/healthcheck.py ROLE, as the image's HEALTHCHECK runs it."""
-    return subprocess.run(
-        [sys.executable, str(HEALTHCHECK), role],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-
-class Stack:
-    """The Compose services as processes: each started by its image's script."""
-
-    def __init__(self, root: Path, mlflow_db: str, logs_db: str) -> None:
-        self.root = root
-        self.ports = {name: free_port() for name in ("tracking", "scoring", "sidecar")}
-        self.tracking_url = f"http://127.0.0.1:{self.ports['tracking']}"
-        self.scoring_url = f"http://127.0.0.1:{self.ports['scoring']}"
-        self.sidecar_url = f"http://127.0.0.1:{self.ports['sidecar']}"
-        # docker-compose.yml's driver for MLflow's backend store (mlflow#24592).
-        self.mlflow_db = mlflow_db.replace("postgresql+psycopg://", "postgresql+psycopg2://")
-        self.logs_db = logs_db
-        # x-project-env in docker-compose.yml, with this machine's addresses.
-        self.project_env = {
-            "MLFLOW_TRACKING_URI": self.tracking_url,
-            "IRIS_MODEL_NAME": "iris-classifier",
-            "IRIS_MODEL_ALIAS": "champion",
-            "IRIS_LOG_STORE_URL": logs_db,
-        }
-        self.servers: list[Server] = []
-        self.job_pids: set[int] = set()
-
-    def env(self, role: str, **extra: str) -> dict[str, str]:
-        state = self.root / role
-        state.mkdir(parents=True, exist_ok=True)
-        return base_env(
-            {
-                "IRIS_STATE_DIR": str(state),
-                "IRIS_SPOOL_DIR": str(state / "spool"),
-                **self.project_env,
-                **extra,
-            }
-        )
-
-    def start(self, role: str, script: str, env: dict[str, str], ready_url: str, **wait) -> None:
-        log_path = self.root / f"{role}.log"
-        process = start_process(
-            ["bash", str(SCRIPTS / script)], log_path=log_path, env=env, cwd=self.root
-        )
-        server = Server(process, self.ports[role], log_path)
-        self.servers.append(server)
-        wait_for_http(ready_url, process=process, log_path=log_path, **wait)
-
-    def stop(self) -> None:
-        for server in reversed(self.servers):
-            server.stop()
-        for pid in self.job_pids:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 @pytest.fixture
@@ -231,7 +144,7 @@ def test_the_compose_stack_runs_on_postgres_from_prediction_to_feedback_to_retra
         items = requests.get(f"{stack.sidecar_url}/logs?limit=100", timeout=30).json()["items"]
         return ids & {item["prediction_id"] for item in items}
 
-    wait_until(lambda: logged() == ids, "the 3 predictions reach the PostgreSQL log store")
+    wait_for(lambda: logged() == ids, "the 3 predictions reach the PostgreSQL log store", 120)
 
     # A feedback label: recorded (201), or held until its prediction arrives (202).
     target = predictions[0]
@@ -249,7 +162,7 @@ def test_the_compose_stack_runs_on_postgres_from_prediction_to_feedback_to_retra
         [item] = [i for i in items if i["prediction_id"] == target["prediction_id"]]
         return item["label"]
 
-    assert wait_until(labelled, "the label is visible in /logs", timeout=60) == label
+    assert wait_for(labelled, "the label is visible in /logs", timeout=60) == label
 
     # A retrain through the sidecar: version 2 registered in PostgreSQL, gated, promoted,
     # and the scoring port follows it.
@@ -268,7 +181,7 @@ def test_the_compose_stack_runs_on_postgres_from_prediction_to_feedback_to_retra
             stack.job_pids.add(job["pid"])
         return job if job["state"] in ("succeeded", "failed") else None
 
-    job = wait_until(job_finished, "the retrain job finishes", timeout=900)
+    job = wait_for(job_finished, "the retrain job finishes", timeout=900)
     assert job["state"] == "succeeded", "\n".join(job.get("output_tail") or [])
     assert (job["model_version"], job["promoted"]) == ("2", True), job
 
@@ -278,7 +191,7 @@ def test_the_compose_stack_runs_on_postgres_from_prediction_to_feedback_to_retra
             "data": [[6.7, 3.0, 5.2, 2.3]],
         }
     }
-    wait_until(
+    wait_for(
         lambda: predict(stack, body)[0]["model_version"] == "2",
         "scoring serves version 2 after the retrain promoted it",
         timeout=300,

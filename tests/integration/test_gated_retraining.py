@@ -18,8 +18,9 @@ from scipy.stats import binomtest
 
 from mlproject.config import CLASSES, FEATURES
 from mlproject.data import file_digest
-from mlproject.logstore import LogWriter, PredictionRecord, create_store_engine, tables
+from mlproject.logstore import LogWriter, create_store_engine, tables
 from tests.support.processes import REPO_ROOT
+from tests.support.records import prediction_record
 from tests.support.stack import sqlite_tracking_uri, train
 
 pytestmark = pytest.mark.slow
@@ -197,10 +198,9 @@ def seed_labelled_predictions(store_url: str, count: int) -> list[str]:
         # Nudged by 0.05 cm so no row equals a held-out row (those are left out on purpose).
         features = {name: float(row[name]) + 0.05 for name in FEATURES}
         records.append(
-            PredictionRecord(
+            prediction_record(
                 prediction_id=prediction_id,
                 created_at=now,
-                model_name="iris-classifier",
                 model_version="1",
                 run_id=None,
                 request_id=None,

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,3 +139,26 @@ def wait_for_http(
         time.sleep(0.2)
     output = log_path.read_text(errors="replace")[-4000:] if log_path else ""
     raise TimeoutError(f"{url} not ready after {timeout}s ({last_error}):\n{output}")
+
+
+def wait_for(
+    check: Callable[[], object],
+    what: str,
+    timeout: float = 60.0,
+    *,
+    interval: float = 0.2,
+    detail: Callable[[], str] | None = None,
+) -> object:
+    """The first truthy value of ``check()``, polled every ``interval``; fail naming ``what``.
+
+    The failure shows the last value seen and, when given, ``detail()`` (a server's output).
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    extra = f"\n{detail()}" if detail else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r}){extra}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from mlproject.config import ENV_VARS
+from sidecar.config import SIDECAR_ENV_VARS
 from tests.support.processes import (
     REPO_ROOT,
     VENV_BIN,
@@ -99,37 +101,53 @@ def start_sidecar(
     store_url: str,
     workdir: Path,
     *,
-    tracking_uri: str,
+    tracking_uri: str | None = None,
     scoring_url: str = "http://127.0.0.1:9",
     token: str | None = None,
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
+    isolated: bool = False,
+    timeout: float = 60.0,
 ) -> Server:
-    """Start the sidecar with scripts/run-sidecar.sh (real gunicorn) on a free port."""
+    """Start the sidecar with scripts/run-sidecar.sh (real gunicorn) on a free port.
+
+    ``tracking_uri`` defaults to a SQLite registry in ``workdir``. ``isolated`` first drops
+    the project's and the sidecar's variables inherited from the shell that ran pytest.
+    ``extra_env`` comes last and may override anything (a project folder, a metrics folder
+    two sidecars share in turn). Ready once /health answers: 200, or 503 while the store or
+    the registry is unreachable, which some tests want.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {
-        "IRIS_LOG_STORE_URL": store_url,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "SCORING_URL": scoring_url,
-        "SIDECAR_BIND": f"127.0.0.1:{port}",
-        "SIDECAR_WORKERS": str(workers),
-        "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"prometheus-multiproc-{port}"),
-        "IRIS_JOBS_DIR": str(workdir / "jobs"),
-        **(extra_env or {}),
-    }
-    if token:
-        env["SIDECAR_TOKEN"] = token
+    env = base_env()
+    if isolated:
+        for name in (*ENV_VARS, *SIDECAR_ENV_VARS):
+            env.pop(name, None)
+    env.update(
+        {
+            "IRIS_LOG_STORE_URL": store_url,
+            "MLFLOW_TRACKING_URI": tracking_uri or sqlite_tracking_uri(workdir),
+            "SCORING_URL": scoring_url,
+            "SIDECAR_BIND": f"127.0.0.1:{port}",
+            "SIDECAR_WORKERS": str(workers),
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"prometheus-multiproc-{port}"),
+            "IRIS_JOBS_DIR": str(workdir / "jobs"),
+            **({"SIDECAR_TOKEN": token} if token else {}),
+            **(extra_env or {}),
+        }
+    )
     log_path = workdir / f"sidecar-{port}.log"
     process = start_process(
-        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")],
-        log_path=log_path,
-        env=base_env(env),
-        cwd=workdir,
+        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")], log_path=log_path, env=env, cwd=workdir
     )
     server = Server(process=process, port=port, log_path=log_path)
     try:
         wait_for_http(
-            f"{server.url}/health", process=process, log_path=log_path, ok_statuses=(200, 503)
+            f"{server.url}/health",
+            process=process,
+            log_path=log_path,
+            ok_statuses=(200, 503),
+            timeout=timeout,
         )
     except Exception:
         server.stop()

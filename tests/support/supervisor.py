@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from mlproject.logstore import create_store_engine, tables
 from serving.settings import SERVING_ENV_VARS
+from tests.support import processes
 from tests.support.processes import (
     REPO_ROOT,
     VENV_BIN,
@@ -107,13 +108,7 @@ def start_supervisor(
 
 def wait_for(predicate, timeout: float, what: str):
     """The first truthy value of ``predicate()``, polled every 0.1 s; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return processes.wait_for(predicate, what, timeout, interval=0.1)
 
 
 def register_fitted(tracking_uri: str, workdir: Path) -> str:

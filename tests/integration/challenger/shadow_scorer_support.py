@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -11,7 +10,7 @@ from mlflow import MlflowClient
 
 from mlproject.config import FEATURES
 from mlproject.logstore import contract, tables
-from tests.support.processes import VENV_BIN, Server, base_env, start_process
+from tests.support.processes import VENV_BIN, Server, base_env, start_process, wait_for
 
 from .conftest import NAME
 
@@ -79,14 +78,8 @@ def log_rows(engine, answers, rows: range, version_of, label: bool = True) -> li
 
 
 def wait_until(predicate, timeout: float = 90, what: str = "condition", server=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    output = server.output()[-4000:] if server else ""
-    raise AssertionError(f"timed out waiting for {what}\n{output}")
+    detail = (lambda: server.output()[-4000:]) if server else None
+    return wait_for(predicate, what, timeout, detail=detail)
 
 
 def cursor_of(engine, trial: str) -> int | None:

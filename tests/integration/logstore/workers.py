@@ -10,20 +10,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mlproject.logstore import PredictionRecord, create_store_engine
 from tests.integration.logstore.spooling import append_requests, open_writer
+from tests.support.records import prediction_record
 
 
 def record(tag: str, i: int) -> PredictionRecord:
     """A prediction whose request_id says which process and row made it."""
-    return PredictionRecord(
-        prediction_id=str(uuid.uuid4()),
+    return prediction_record(
         created_at=datetime.now(UTC),
-        model_name="iris-classifier",
         model_version="1",
         run_id=None,
         request_id=f"{tag}-{i}",

@@ -20,7 +20,6 @@ from mlproject.data import load_dataset
 from mlproject.logstore import (
     LogWriter,
     PredictionRecord,
-    RejectionRecord,
     contract,
     immediate_transaction,
     increment_counters,
@@ -29,6 +28,7 @@ from mlproject.logstore import (
 )
 from serving.history import History, LiveState
 from tests.support.processes import REPO_ROOT, Server
+from tests.support.records import prediction_record, rejection_record
 
 TOKEN = "observability-token"
 SHIFT_CM = 3.5  # added to petal_length of the latest predictions: two training std devs
@@ -39,10 +39,8 @@ def prediction(index: int, version: str, shifted: bool, when: datetime) -> Predi
     """A prediction whose features are the real CSV's rows in a fixed shuffled order."""
     row = IRIS_ROWS[(index * 37) % len(IRIS_ROWS)]
     label = row["species"]
-    return PredictionRecord(
-        prediction_id=str(uuid.uuid4()),
+    return prediction_record(
         created_at=when,
-        model_name="iris-classifier",
         model_version=version,
         run_id=f"run-{version}",
         request_id=f"req-{index}",
@@ -71,9 +69,8 @@ def write_traffic(engine: sa.Engine, start: int, count: int, *, first_shifted: i
         writer.submit_predictions([record], record.latency_seconds)
         if index % 40 == 0:
             writer.submit_rejection(
-                RejectionRecord(
+                rejection_record(
                     created_at=when,
-                    model_name="iris-classifier",
                     model_version=version,
                     request_id=f"bad-{index}",
                     reason="invalid_input" if index % 80 else "missing_column",

@@ -13,10 +13,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from mlproject.config import ENV_VARS
-from sidecar.config import SIDECAR_ENV_VARS
 from tests.support.processes import (
-    REPO_ROOT,
     Server,
     base_env,
     free_port,
@@ -25,7 +22,6 @@ from tests.support.processes import (
 )
 
 from .conftest import DASHBOARDS_DIR, PROMETHEUS_DIR
-from .observability_traffic import TOKEN
 from .promql import metric_names
 
 
@@ -56,39 +52,6 @@ def alert_rules(edge: bool = False) -> list[dict]:
 def is_edge_query(expr: str) -> bool:
     """Selects the scoring edge's series (tested against a real HAProxy elsewhere)."""
     return any(name.startswith(("haproxy_", "iris_edge")) for name in metric_names(expr))
-
-
-def start_sidecar(store_url: str, tmp_path: Path) -> Server:
-    port = free_port()
-    env = base_env()
-    for name in (*ENV_VARS, *SIDECAR_ENV_VARS):  # nothing from the shell that started pytest
-        env.pop(name, None)
-    env.update(
-        {
-            "IRIS_LOG_STORE_URL": store_url,
-            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'no-tracking' / 'mlflow.db'}",
-            "SCORING_URL": "http://127.0.0.1:9",
-            "SIDECAR_TOKEN": TOKEN,
-            "SIDECAR_BIND": f"127.0.0.1:{port}",
-            "SIDECAR_WORKERS": "2",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus-multiproc"),
-            "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
-            "IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv"),
-        }
-    )
-    log_path = tmp_path / "sidecar.log"
-    process = start_process(
-        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")], log_path=log_path, env=env, cwd=tmp_path
-    )
-    server = Server(process, port, log_path)
-    try:
-        wait_for_http(
-            f"{server.url}/health", process=process, log_path=log_path, ok_statuses=(200, 503)
-        )
-    except Exception:
-        server.stop()
-        raise
-    return server
 
 
 def start_prometheus(binary: str, sidecar_port: int, tmp_path: Path) -> Server:

@@ -19,16 +19,16 @@ import pytest
 import requests
 
 from mlproject.logstore import create_store_engine
-from tests.support.processes import Server, stop_process
+from tests.support.processes import REPO_ROOT, Server, stop_process
+from tests.support.stack import start_sidecar
 
 from .conftest import require_tool
-from .observability_traffic import label, record_lifecycle, record_trial, write_traffic
+from .observability_traffic import TOKEN, label, record_lifecycle, record_trial, write_traffic
 from .prometheus_queries import (
     alert_rules,
     dashboard_queries,
     query,
     start_prometheus,
-    start_sidecar,
     wait_for_samples,
 )
 
@@ -80,7 +80,14 @@ def stack(tmp_path_factory):
         records = write_traffic(engine, 0, 300, first_shifted=50)
         record_lifecycle(store_url, engine, tmp_path)
         record_trial(engine, records[-30:], tmp_path)
-        sidecar = start_sidecar(store_url, tmp_path)
+        sidecar = start_sidecar(
+            store_url,
+            tmp_path,
+            tracking_uri=f"sqlite:///{tmp_path / 'no-tracking' / 'mlflow.db'}",
+            token=TOKEN,
+            isolated=True,  # nothing from the shell that started pytest
+            extra_env={"IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv")},
+        )
         servers.append(sidecar)
         label(sidecar, records[-30:])
         # A 200 before the first scrape: a series that first appears later has no rate().

@@ -13,13 +13,9 @@ import requests
 
 from sidecar.config import SIDECAR_ENV_VARS
 from tests.support.processes import (
-    REPO_ROOT,
     Server,
-    base_env,
-    free_port,
-    start_process,
-    wait_for_http,
 )
+from tests.support.stack import start_sidecar as start_sidecar_process
 
 TOKEN = "integration-token-456"
 HERE = Path(__file__).resolve().parent
@@ -52,30 +48,19 @@ def start_sidecar(tmp_path, tiny_project):
         env: dict[str, str] | None = None,
         project_dir: Path | None = None,
     ) -> Server:
-        port = free_port()
-        extra = {
-            "IRIS_LOG_STORE_URL": store_url,
-            "SIDECAR_BIND": f"127.0.0.1:{port}",
-            "SIDECAR_WORKERS": str(workers),
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus-multiproc"),
-            "IRIS_PROJECT_DIR": str(project_dir or tiny_project),
-            "IRIS_JOBS_DIR": str(tmp_path / "jobs"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-            "SCORING_URL": "http://127.0.0.1:9",
-            **(env or {}),
-        }
-        if token:
-            extra["SIDECAR_TOKEN"] = token
-        log_path = tmp_path / f"sidecar-{len(servers)}.log"
-        process = start_process(
-            [str(REPO_ROOT / "scripts" / "run-sidecar.sh")],
-            log_path=log_path,
-            env=base_env(extra),
-            cwd=tmp_path,
+        server = start_sidecar_process(
+            store_url,
+            tmp_path,
+            token=token,
+            workers=workers,
+            extra_env={
+                # Shared by the sidecars a test starts in turn, like one deployment's.
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus-multiproc"),
+                "IRIS_PROJECT_DIR": str(project_dir or tiny_project),
+                **(env or {}),
+            },
         )
-        server = Server(process, port, log_path)
         servers.append(server)
-        wait_for_http(f"{server.url}/", process=process, log_path=log_path)
         return server
 
     yield start

@@ -14,7 +14,6 @@ import json
 import re
 import shutil
 import subprocess
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,8 +27,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from mlproject.config import CLASSES
 from mlproject.logstore import (
     LogWriter,
-    PredictionRecord,
-    RejectionRecord,
     contract,
     create_store_engine,
     tables,
@@ -39,10 +36,9 @@ from tests.support.processes import (
     VENV_BIN,
     Server,
     base_env,
-    free_port,
-    start_process,
-    wait_for_http,
 )
+from tests.support.records import prediction_record, rejection_record
+from tests.support.stack import start_sidecar
 
 TOKEN = "fuzz-token-5f1d"
 TINY_PROJECT = Path(__file__).resolve().parent / "tiny_project"
@@ -86,10 +82,8 @@ def seed_store(store_url: str, count: int = 30) -> None:
     writer.start()
     for index in range(count):
         label = CLASSES[index % 3]
-        record = PredictionRecord(
-            prediction_id=str(uuid.uuid4()),
+        record = prediction_record(
             created_at=now - timedelta(seconds=count - index),
-            model_name="iris-classifier",
             model_version="1",
             run_id="run-1",
             request_id=f"req-{index}",
@@ -104,9 +98,8 @@ def seed_store(store_url: str, count: int = 30) -> None:
         )
         writer.submit_predictions([record], record.latency_seconds)
     writer.submit_rejection(
-        RejectionRecord(
+        rejection_record(
             created_at=now,
-            model_name="iris-classifier",
             model_version="1",
             request_id=None,
             reason="negative",
@@ -142,33 +135,23 @@ def start_fuzz_sidecar(
     """
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(tracking_db, folder / "mlflow.db")
-    port = free_port()
-    env = base_env(
-        {
-            "IRIS_LOG_STORE_URL": store_url,
-            "SIDECAR_TOKEN": TOKEN,
-            "SIDECAR_BIND": f"127.0.0.1:{port}",
-            "SIDECAR_WORKERS": "2",
-            "PROMETHEUS_MULTIPROC_DIR": str(folder / "prometheus"),
+    server = start_sidecar(
+        store_url,
+        folder,
+        scoring_url=scoring_url,
+        token=TOKEN,
+        timeout=120,
+        extra_env={
             "IRIS_PROJECT_DIR": str(shutil.copytree(TINY_PROJECT, folder / "project")),
             "IRIS_DATA_PATH": str(REPO_ROOT / "data" / "iris.csv"),
-            "IRIS_JOBS_DIR": str(folder / "jobs"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
-            "SCORING_URL": scoring_url,
             "TINY_TRAIN_SECONDS": "3600",
             "IRIS_FEEDBACK_RATE_PER_MINUTE": "1000000",
             "IRIS_FEEDBACK_BURST": "100000",
             "IRIS_RETRAIN_RATE_PER_MINUTE": "1000000",
             "IRIS_RETRAIN_BURST": "100000",
-        }
+        },
     )
-    log_path = folder / "sidecar.log"
-    process = start_process(
-        [str(REPO_ROOT / "scripts" / "run-sidecar.sh")], log_path=log_path, env=env, cwd=folder
-    )
-    server = Server(process, port, log_path)
     try:
-        wait_for_http(f"{server.url}/health", process=process, log_path=log_path, timeout=120)
         warm_up(server)
     except Exception:
         server.stop()

@@ -11,8 +11,7 @@ from mlproject.logstore import immediate_transaction, increment_counters, labels
 from mlproject.logstore import read_counters as read
 from mlproject.logstore.counters import DURATION_BUCKET, go_float, latency_deltas
 from mlproject.logstore.tables import LATENCY_BUCKETS
-
-from .conftest import prediction
+from tests.support.records import prediction_record as prediction
 
 
 def test_a_naive_timestamp_is_refused():

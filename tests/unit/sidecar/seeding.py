@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from mlproject.config import CLASSES
 from mlproject.logstore import LogWriter, PredictionRecord, tables
+from tests.support import records
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -23,10 +23,8 @@ def prediction_record(
     """The ``index``-th of a deterministic series of predictions, one second apart."""
     label = prediction or CLASSES[index % len(CLASSES)]
     probabilities = {name: (0.9 if name == label else 0.05) for name in CLASSES}
-    return PredictionRecord(
-        prediction_id=str(uuid.uuid4()),
+    return records.prediction_record(
         created_at=when or T0 + timedelta(seconds=index),
-        model_name="iris-classifier",
         model_version=model_version,
         run_id=f"run-{model_version}",
         request_id=f"req-{index}",

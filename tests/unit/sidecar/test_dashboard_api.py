@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from mlproject.config import CLASSES
-from mlproject.logstore import LogWriter, RejectionRecord, tables
+from mlproject.logstore import LogWriter, tables
 from sidecar.views.dashboard import drift_rows
+from tests.support.records import rejection_record
 
 from .conftest import auth
 from .seeding import T0, prediction_record, seed, seed_series
@@ -57,9 +58,8 @@ def rejections(engine, reasons):
     writer.start()
     for index, reason in enumerate(reasons):
         writer.submit_rejection(
-            RejectionRecord(
+            rejection_record(
                 created_at=T0 + timedelta(seconds=index),
-                model_name="iris-classifier",
                 model_version="1",
                 request_id=None,
                 reason=reason,
