@@ -10,6 +10,7 @@ Map of the package:
   asgi, guard   what a scoring process runs: MLflow's own app, guarded against 500s
   smoke         the smoke prediction a new version must pass before it gets traffic
   liveness      a /ping probe per scoring process (hung processes are replaced)
+  edge_files    where HAProxy's files live (a folder its paths suit), written atomically
   edge_config   HAProxy's config (haproxy.cfg.tmpl), slot maps and /slots page
   haproxy       find, start and stop HAProxy; its access log
   runtime_api   HAProxy's admin socket

@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from serving.edge import Edge
-from serving.edge_config import edge_files, fit_to_fd_limit, haproxy_environment, write_files
+from serving.edge_config import fit_to_fd_limit, haproxy_environment, write_files
+from serving.edge_files import edge_files
 from serving.haproxy import HAProxyMissing, find_haproxy, start_haproxy
 from serving.history import History, LiveState
 from serving.settings import ServingSettings, parse_follow
