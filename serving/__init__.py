@@ -19,6 +19,7 @@ Map of the package:
   launch        start a version's processes checked (or in the background), stop them
   upkeep        replace dead or hung scoring processes in their slots (either role)
   challenger    @challenger in the canary slots: start, admit, share, withdraw
+  edge_keeper   restart a dead HAProxy and give its slots back their processes
   supervisor    the control loop: poll, switch, refuse, restart, stop
   cli           ``python -m serving``
 
