@@ -107,7 +107,8 @@ def test_a_crashed_process_of_two_is_restarted_in_its_own_slot_only(supervisor):
     # connection), and only around the kill: blue1 carries the rest.
     for outcome in load.failures():
         assert outcome.sent <= killed_at + 1.5, outcome
-        assert outcome.status == 502 or "Disconnected" in str(outcome.status), outcome
+        lost = ("RemoteDisconnected", "IncompleteRead")  # cut while it answered
+        assert outcome.status == 502 or any(k in str(outcome.status) for k in lost), outcome
     assert len(load.failures()) <= 8
     rows = supervisor.switches()
     assert rows[-1]["outcome"] == "restarted"
