@@ -8,6 +8,7 @@ from benchmarks import (
     bench_scoring,
     bench_serving,
     bench_sustained,
+    bench_workers,
     probe_edge,
 )
 
@@ -17,6 +18,7 @@ MODULES = (
     bench_scoring,
     bench_edge,
     bench_serving,
+    bench_workers,
     bench_batch,
     probe_edge,
     bench_sustained,  # 10 minutes of full load

@@ -10,6 +10,7 @@ Map of the package:
   asgi, guard   what a scoring process runs: MLflow's own app, guarded against 500s
   smoke         the smoke prediction a new version must pass before it gets traffic
   liveness      a /ping probe per scoring process (hung processes are replaced)
+  edge_files    where HAProxy's files live (a folder its paths suit), written atomically
   edge_config   HAProxy's config (haproxy.cfg.tmpl), slot maps and /slots page
   haproxy       find, start and stop HAProxy; its access log
   runtime_api   HAProxy's admin socket
@@ -18,6 +19,7 @@ Map of the package:
   launch        start a version's processes checked (or in the background), stop them
   upkeep        replace dead or hung scoring processes in their slots (either role)
   challenger    @challenger in the canary slots: start, admit, share, withdraw
+  edge_keeper   restart a dead HAProxy and give its slots back their processes
   supervisor    the control loop: poll, switch, refuse, restart, stop
   cli           ``python -m serving``
 

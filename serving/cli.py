@@ -14,10 +14,11 @@ import threading
 from pathlib import Path
 
 from serving.edge import Edge
-from serving.edge_config import edge_files, fit_to_fd_limit, haproxy_environment, write_files
+from serving.edge_config import fit_to_fd_limit, haproxy_environment, write_files
+from serving.edge_files import edge_files
 from serving.haproxy import HAProxyMissing, find_haproxy, start_haproxy
 from serving.history import History, LiveState
-from serving.settings import ServingSettings, parse_follow
+from serving.settings import ServingSettings, parse_follow, parse_processes
 from serving.shadowing import shadow_companion
 from serving.shipping import shipper_companion
 from serving.supervisor import Supervisor
@@ -47,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tracking-uri", help="tracking/registry URI (MLFLOW_TRACKING_URI)")
     parser.add_argument("--poll-seconds", type=float, help="SERVING_POLL_SECONDS, default 2")
     parser.add_argument("--run-dir", type=Path, help="SERVING_RUN_DIR, default .run/serving")
-    parser.add_argument("--processes", type=int, help="per version (SCORING_PROCESSES, 1)")
+    parser.add_argument(
+        "--processes", type=parse_processes, help="per version, N or auto (SCORING_PROCESSES)"
+    )
     parser.add_argument("--workers", type=int, help="uvicorn workers (SCORING_WORKERS, 1)")
     parser.add_argument("--ready-timeout", type=float, help="SERVING_READY_TIMEOUT, 120")
     parser.add_argument("--liveness-timeout", type=float, help="SERVING_LIVENESS_TIMEOUT, 10")

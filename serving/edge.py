@@ -33,9 +33,9 @@ from serving.edge_config import (
     COLOURS,
     EMPTY,
     SERVER_WEIGHT,
-    EdgeFiles,
     slot_names,
 )
+from serving.edge_files import EdgeFiles
 from serving.runtime_api import RuntimeApi
 
 logger = logging.getLogger(__name__)

@@ -1,11 +1,12 @@
-"""HAProxy's files for the edge: the config (from haproxy.cfg.tmpl), slot maps, /slots page.
+"""What HAProxy reads at the edge: the config (from haproxy.cfg.tmpl), slot maps, /slots page.
 
 The backend ``scoring`` holds fixed server slots, ``<colour><n>``: blue1..blueN and
 green1..greenN for the champion (one colour serves while the other takes the next
 version), and canary1..canaryN kept for a challenger (issue 9). Slots start in
 maintenance on a placeholder address; the supervisor points them at scoring processes
 through the runtime API. Two map files say which model version and role each slot holds;
-the ``/slots`` page on the metrics port renders them as ``iris_edge_slot_info``.
+the ``/slots`` page on the metrics port renders them as ``iris_edge_slot_info``. Where
+these files live is serving.edge_files.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import logging
 import os
 import re
 import resource
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from serving.edge_files import EdgeFiles, write_private
 from serving.settings import EdgeSettings
 
 logger = logging.getLogger(__name__)
@@ -32,10 +32,6 @@ CANARY = "canary"
 EMPTY = "none"  # map value of a slot that serves nothing
 TOKEN_VARIABLE = "SCORING_TOKEN"  # nosec B105 # the variable's name, not its value
 SERVER_WEIGHT = 100  # leaves room for canary shares in whole percent
-# HAProxy accepts socket paths up to 97 bytes (it binds a temporary name beside it);
-# its map() and lf-file arguments are safest without spaces, commas or parentheses.
-_MAX_SOCKET_PATH = 97
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 
 # MLflow's error shape for every status HAProxy answers itself (see haproxy.cfg.tmpl).
 HTTP_ERRORS: dict[int, tuple[str, str]] = {
@@ -75,48 +71,6 @@ LOG_FIELDS = (
     ('"retries"', '"%rc"'),
     ('"termination"', '"%tsc"'),
 )
-
-
-@dataclass(frozen=True)
-class EdgeFiles:
-    """Where HAProxy's files live (``folder`` is private to this supervisor)."""
-
-    folder: Path
-    access_log: Path
-    private_temp: bool = False  # a temp folder (the run dir did not suit HAProxy): remove it
-
-    @property
-    def config(self) -> Path:
-        return self.folder / "haproxy.cfg"
-
-    @property
-    def admin_socket(self) -> Path:
-        return self.folder / "admin.sock"
-
-    @property
-    def versions_map(self) -> Path:
-        return self.folder / "slot-versions.map"
-
-    @property
-    def roles_map(self) -> Path:
-        return self.folder / "slot-roles.map"
-
-    @property
-    def slots_page(self) -> Path:
-        return self.folder / "slots.lf"
-
-
-def edge_files(run_dir: Path) -> EdgeFiles:
-    """``<run_dir>/haproxy`` when HAProxy can use that path, else a private temp folder."""
-    folder = (run_dir / "haproxy").resolve()
-    usable = _PLAIN_PATH.fullmatch(str(folder)) and len(str(folder / "admin.sock")) <= (
-        _MAX_SOCKET_PATH
-    )
-    if not usable:
-        folder = Path(tempfile.mkdtemp(prefix="iris-edge-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    return EdgeFiles(folder, run_dir.resolve() / "access.log", private_temp=not usable)
 
 
 def fit_to_fd_limit(edge: EdgeSettings) -> EdgeSettings:
@@ -204,14 +158,14 @@ def write_files(
 ) -> None:
     """Write the config (mode 600), both maps (every slot empty) and the /slots page."""
     names = [name for group in slot_names(slots_per_colour).values() for name in group]
-    _write_private(
+    write_private(
         files.config,
         render_config(
             edge, files, slots_per_colour, server_timeout=server_timeout, retries=retries
         ),
     )
     for path in (files.versions_map, files.roles_map):
-        _write_private(path, "".join(f"{name} {EMPTY}\n" for name in names))
+        write_private(path, "".join(f"{name} {EMPTY}\n" for name in names))
     lines = [
         "# HELP iris_edge_slot_info Model version and role each HAProxy server slot serves.",
         "# TYPE iris_edge_slot_info gauge",
@@ -222,7 +176,7 @@ def write_files(
             f'model_version="%[str({name}),map({files.versions_map},{EMPTY})]",'
             f'role="%[str({name}),map({files.roles_map},{EMPTY})]"}} 1'
         )
-    _write_private(files.slots_page, "\n".join(lines) + "\n")
+    write_private(files.slots_page, "\n".join(lines) + "\n")
 
 
 def haproxy_environment(edge: EdgeSettings, base: Mapping[str, str]) -> dict[str, str]:
@@ -269,10 +223,3 @@ def _bind(host: str, port: int) -> str:
 def _duration(seconds: float) -> str:
     ms = max(1, round(seconds * 1000))
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
-
-
-def _write_private(path: Path, text: str) -> None:
-    scratch = path.with_suffix(path.suffix + ".tmp")
-    scratch.write_text(text)
-    scratch.chmod(0o600)
-    scratch.replace(path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from serving.children import Child, start_child
-from serving.edge_config import EdgeFiles
+from serving.edge_files import EdgeFiles
 from serving.runtime_api import RuntimeApi
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlproject.config import Settings
+from serving.cores import usable_cores
 
 ALIAS = "alias"
 STAGE = "stage"
@@ -17,6 +18,20 @@ NO_STAGE = "none"
 
 # RFC 6750's b64token: what may follow "Bearer " (and stays one HAProxy config word).
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+AUTO = "auto"  # SCORING_PROCESSES: one scoring process per usable core
+
+
+def parse_processes(text: str | int) -> int:
+    """``SCORING_PROCESSES``: a count >= 1, or ``auto`` (the default): ``usable_cores()``.
+
+    Raises ValueError for anything else.
+    """
+    if str(text).strip().lower() == AUTO:
+        return usable_cores()
+    count = int(text)
+    if count < 1:
+        raise ValueError(f"SCORING_PROCESSES must be auto or at least 1, got {text!r}")
+    return count
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,8 @@ class ServingSettings:
       SCORING_TOKEN           when set, /invocations needs "Authorization: Bearer <it>"
       SCORING_METRICS_HOST    HAProxy's Prometheus exporter address (default 127.0.0.1)
       SCORING_METRICS_PORT    ... and port (default 8404): /metrics, /slots
-      SCORING_PROCESSES       scoring processes per version behind the edge (default 1)
+      SCORING_PROCESSES       scoring processes per version behind the edge: a count, or
+                              auto (the default) = usable cores (see usable_cores)
       SCORING_WORKERS         uvicorn workers per scoring process (default 1)
       SERVING_POLL_SECONDS    registry poll interval (default 2)
       SERVING_RUN_DIR         models, logs, HAProxy's files, state.json (default .run/serving)
@@ -125,6 +141,7 @@ class ServingSettings:
     log_store_url: str
     follow: Follow = field(default_factory=Follow)
     edge: EdgeSettings = field(default_factory=EdgeSettings)
+    # from_env's default is AUTO (one per usable core); built directly, one.
     processes: int = 1
     workers: int = 1
     poll_seconds: float = 2.0
@@ -192,7 +209,7 @@ class ServingSettings:
                 None if stage.lower() == NO_STAGE else _stage_name(stage),
             ),
             "edge": EdgeSettings(**edge_values),
-            "processes": int(env.get("SCORING_PROCESSES") or cls.processes),
+            "processes": parse_processes(env.get("SCORING_PROCESSES") or AUTO),
             "workers": int(env.get("SCORING_WORKERS") or cls.workers),
             "poll_seconds": float(env.get("SERVING_POLL_SECONDS") or cls.poll_seconds),
             "run_dir": Path(env.get("SERVING_RUN_DIR") or cls.run_dir),

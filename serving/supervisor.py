@@ -30,6 +30,7 @@ from serving.challenger import Challenger
 from serving.children import Companions, CompanionSpec
 from serving.deployment import Deployment, new_members, serving_state
 from serving.edge import Edge
+from serving.edge_keeper import EdgeKeeper
 from serving.history import History
 from serving.launch import Launcher
 from serving.runtime_api import RuntimeApiError
@@ -48,7 +49,7 @@ class Supervisor:
     ``companions`` are helper processes started with the supervisor, restarted when they
     exit and stopped after the scoring processes (the log shipper of issue 11 is one).
     ``restart_edge`` (a callable returning the new HAProxy process) is used when HAProxy
-    dies; the edge's slots are then given back their processes.
+    dies (serving.edge_keeper); the edge's slots are then given back their processes.
     """
 
     def __init__(
@@ -69,8 +70,7 @@ class Supervisor:
         self.client = MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
         self.reconciler = promotion.Reconciler(settings.follow)
         self.current: Deployment | None = None
-        self.haproxy = haproxy
-        self._restart_edge = restart_edge
+        self.edge_keeper = EdgeKeeper(haproxy, restart_edge, edge, history, stop)
         self.companions = Companions(companions, settings.run_dir / "logs")
         self.launcher = Launcher(settings, stop)
         self.upkeep = Upkeep(settings, history, edge, self.launcher, stop, self._publish)
@@ -94,7 +94,7 @@ class Supervisor:
 
     def tick(self) -> None:
         """Notice dead or hung processes, restart what is due, keep HAProxy and companions."""
-        self._keep_edge()
+        self.edge_keeper.keep(self.current, self.challenger)
         self._watch()
         serving = self.current.version if self.current else None
         self.upkeep.restart_due(lambda: self.current, serving, self._watch)
@@ -174,7 +174,7 @@ class Supervisor:
             self.edge.promote(colour, len(processes))
         except RuntimeApiError as exc:
             # HAProxy is gone or refused: nothing moved. Not a refusal of the version: the
-            # next poll tries again, once _keep_edge has HAProxy back.
+            # next poll tries again, once the edge keeper has HAProxy back.
             logger.error("could not move traffic to version %s: %s", version, exc)
             self.history.update_state(switching=None)
             self.launcher.stop(processes)
@@ -217,39 +217,11 @@ class Supervisor:
             last_refusal={"version": version, "reason": reason, "at": time.time()}
         )
 
-    # ------------------------------------------------------------------ edge, companions
-
-    def _keep_edge(self) -> None:
-        """If HAProxy died, start it again and give the serving slots back their processes."""
-        if self.haproxy is None or self._restart_edge is None:
-            return
-        code = self.haproxy.exit_code()
-        if code is None or self.stop_event.is_set():
-            return
-        logger.error("haproxy pid %s exited with code %s: restarting it", self.haproxy.pid, code)
-        try:
-            haproxy = self._restart_edge()
-        except (RuntimeError, ValueError) as exc:
-            logger.error("haproxy did not restart, trying again: %s", exc)
-            return
-        self.haproxy = haproxy
-        self.edge.api = haproxy.api
-        self.edge.serving_colour = None
-        deployment = self.current
-        if deployment is not None:
-            for member in deployment.members:
-                self.edge.assign(member.slot, member.process.port, deployment.version)
-            self.edge.promote(deployment.colour, len(deployment.members))
-        self.challenger.restore()
-        self.history.update_state(
-            haproxy_pid=self.haproxy.pid, edge_restarts=self.history.state.edge_restarts + 1
-        )
+    # ------------------------------------------------------------------ stop
 
     def shutdown(self) -> None:
         """Stop in order: HAProxy (requests in flight finish), scoring, then companions."""
-        if self.haproxy is not None:
-            code = self.haproxy.stop(self.settings.edge.stop_timeout)
-            logger.info("stopped haproxy (exit %s)", code)
+        self.edge_keeper.stop(self.settings.edge.stop_timeout)
         processes = self.challenger.release()
         if self.current is not None:
             for member in self.current.members:

@@ -73,6 +73,9 @@ def test_make_up_serves_all_three_parts_and_sigterm_stops_every_process(tmp_path
             "SCORING_PORT": str(ports["SCORING_PORT"]),
             "SCORING_METRICS_PORT": str(ports["SCORING_METRICS_PORT"]),
             "SIDECAR_BIND": f"127.0.0.1:{sidecar_port}",
+            # The default (auto: one per core) is tested in test_serving_processes; one
+            # process keeps this 2-core machine's make up as fast as before.
+            "SCORING_PROCESSES": "1",
         }
     )
     output_path = tmp_path / "up.log"

@@ -111,6 +111,7 @@ def test_the_compose_stack_runs_on_postgres_from_prediction_to_feedback_to_retra
         SCORING_PORT=str(stack.ports["scoring"]),
         SERVING_RUN_DIR=str(stack.root / "scoring" / "serving"),
         SERVING_POLL_SECONDS="1",
+        SCORING_PROCESSES="1",  # the layout is tested in test_serving_processes
     )
     stack.start("scoring", "serve.sh", scoring_env, f"{stack.scoring_url}/ping", timeout=300)
     assert healthcheck("scoring", scoring_env).returncode == 0

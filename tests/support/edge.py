@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from mlproject.config import FEATURES
 from mlproject.logstore import create_store_engine, tables
 from serving.edge import Edge
-from serving.edge_config import edge_files, haproxy_environment, write_files
+from serving.edge_config import haproxy_environment, write_files
+from serving.edge_files import edge_files
 from serving.haproxy import HAProxyMissing, HAProxyProcess, find_haproxy, start_haproxy
 from serving.scoring import ScoringProcess, start_scoring_process
 from serving.settings import EdgeSettings

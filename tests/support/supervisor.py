@@ -82,6 +82,10 @@ def start_supervisor(
     )
     for name in SERVING_ENV_VARS:
         environment.pop(name, None)
+    # The default is one process per usable core (auto); tests that are not about the
+    # layout run one, so dozens of supervisors start as fast as before. ``env`` may
+    # ask for more (tests/e2e/test_serving_processes.py does).
+    environment["SCORING_PROCESSES"] = "1"
     environment.update(env or {})
     run_dir = workdir / f"run-{index}"
     log_path = workdir / f"supervisor-{index}.log"

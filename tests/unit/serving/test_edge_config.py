@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from serving.edge_config import edge_files, haproxy_environment, slot_names, write_files
+from serving.edge_config import haproxy_environment, slot_names, write_files
+from serving.edge_files import edge_files
 from serving.settings import EdgeSettings
 from tests.support.edge import require_haproxy
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from serving.cores import usable_cores
 from serving.settings import Follow, ServingSettings, parse_follow
 
 
@@ -33,7 +35,7 @@ def test_settings_default_to_the_spec_ports_and_reconcile_champion_with_producti
     assert settings.edge.token is None
     assert settings.follow == Follow("champion", "Production")
     assert settings.model_name == "iris-classifier"
-    assert (settings.processes, settings.workers) == (1, 1)
+    assert (settings.processes, settings.workers) == (usable_cores(), 1)
     assert 2 <= settings.poll_seconds <= 3
     assert settings.edge.http_request_timeout <= 10
 
@@ -77,3 +79,25 @@ def test_command_line_values_override_the_environment_and_none_means_not_given()
     assert settings.edge.metrics_port == 8404
     assert settings.poll_seconds == 5.0
     assert settings.run_dir == Path("/tmp/x")
+
+
+def test_scoring_processes_is_a_count_or_auto_for_one_per_usable_core():
+    assert ServingSettings.from_env({"SCORING_PROCESSES": "1"}).processes == 1
+    assert ServingSettings.from_env({"SCORING_PROCESSES": "3"}).processes == 3
+    assert ServingSettings.from_env({"SCORING_PROCESSES": "auto"}).processes == usable_cores()
+    assert 1 <= usable_cores() <= len(os.sched_getaffinity(0))
+    for wrong in ("0", "-1", "many"):
+        with pytest.raises(ValueError):
+            ServingSettings.from_env({"SCORING_PROCESSES": wrong})
+
+
+def test_a_cgroup_cpu_quota_caps_the_usable_cores(tmp_path):
+    cpu_max = tmp_path / "cpu.max"
+    affinity = len(os.sched_getaffinity(0))
+    cpu_max.write_text("max 100000\n")
+    assert usable_cores(cpu_max) == affinity
+    cpu_max.write_text("150000 100000\n")  # one and a half cores' time: two processes
+    assert usable_cores(cpu_max) == min(affinity, 2)
+    cpu_max.write_text("50000 100000\n")
+    assert usable_cores(cpu_max) == 1
+    assert usable_cores(tmp_path / "missing") == affinity
