@@ -32,6 +32,7 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 from mlproject.config import CLASSES, FEATURES  # noqa: E402
+from mlproject.cv_differences import repeated_cv_differences  # noqa: E402
 from mlproject.data import LABEL, Split  # noqa: E402
 from mlproject.estimator import Classifier  # noqa: E402
 from mlproject.gate import (  # noqa: E402
@@ -40,7 +41,6 @@ from mlproject.gate import (  # noqa: E402
     GateVerdict,
     decide,
     paired_counts,
-    repeated_cv_differences,
 )
 
 logger = logging.getLogger(__name__)

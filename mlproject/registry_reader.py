@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from mlproject.local_tracking_store import sqlite_store_ready
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
@@ -199,29 +201,8 @@ class RegistryReader:
             raise RegistryUnavailable(f"{exc.__class__.__name__}: {str(exc)[:200]}") from exc
 
     def _check_local_store(self) -> None:
-        uri = self.tracking_uri
-        if not uri.startswith("sqlite:///"):
-            return
-        path = Path(uri.removeprefix("sqlite:///"))
-        # Asking a database without all of MLflow's tables would create them as a side
-        # effect: an empty tracking database where there was none, or a second migration
-        # racing the first (a training run creating it while two sidecar workers ask).
-        if not path.exists() or not _mlflow_tables_exist(path):
-            raise RegistryUnavailable(f"no tracking database at {uri} yet")
-
-
-def _mlflow_tables_exist(path: Path) -> bool:
-    """MLflow's own "are all my tables there" check, on a read-only connection."""
-    import sqlalchemy as sa
-    from mlflow.store.db.utils import _all_tables_exist  # what MlflowClient itself asks
-
-    engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    try:
-        return bool(_all_tables_exist(engine))
-    except sa.exc.SQLAlchemyError:
-        return False
-    finally:
-        engine.dispose()
+        if not sqlite_store_ready(self.tracking_uri):
+            raise RegistryUnavailable(f"no tracking database at {self.tracking_uri} yet")
 
 
 def _version_from_json(item: dict[str, Any] | None) -> VersionInfo | None:

@@ -9,6 +9,7 @@ from scipy.stats import binomtest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
+from mlproject.cv_differences import repeated_cv_differences
 from mlproject.data import load_dataset
 from mlproject.gate import (
     CHALLENGER,
@@ -18,7 +19,6 @@ from mlproject.gate import (
     decide,
     mcnemar,
     paired_counts,
-    repeated_cv_differences,
 )
 from tests.support.processes import REPO_ROOT
 
