@@ -42,7 +42,7 @@ def _csv_body(rows: int) -> bytes:
 
 def _read(sock: socket.socket, timeout: float) -> tuple[int | None, bytes, float]:
     """(status or None, first bytes, seconds until the server answered or closed)."""
-    from tests.support.edge import read_response
+    from tests.support.raw_http import read_response
 
     started = time.monotonic()
     try:

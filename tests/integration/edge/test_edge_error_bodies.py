@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from serving.edge_config import HTTP_ERRORS
-from tests.support.edge import connect, exchange, predict, read_response
+from tests.support.edge import predict
+from tests.support.raw_http import connect, exchange, read_response
 
 pytestmark = pytest.mark.slow
 

@@ -9,14 +9,8 @@ import pytest
 import requests
 
 from serving.guard import DEFAULT_MAX_DEPTH
-from tests.support.edge import (
-    SPLIT_BODY,
-    exchange,
-    post_bytes,
-    predict,
-    settled_count,
-    wait_for_request_id,
-)
+from tests.support.edge import SPLIT_BODY, predict, settled_count, wait_for_request_id
+from tests.support.raw_http import exchange, post_bytes
 
 pytestmark = pytest.mark.slow
 

@@ -15,13 +15,8 @@ import time
 
 import pytest
 
-from tests.support.edge import (
-    connect,
-    post_bytes,
-    predict,
-    settled_count,
-    wait_for_request_id,
-)
+from tests.support.edge import predict, settled_count, wait_for_request_id
+from tests.support.raw_http import connect, post_bytes
 
 pytestmark = pytest.mark.slow
 

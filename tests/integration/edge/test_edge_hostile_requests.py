@@ -15,11 +15,7 @@ import time
 
 import pytest
 
-from tests.support.edge import (
-    connect,
-    exchange,
-    read_response,
-)
+from tests.support.raw_http import connect, exchange, read_response
 
 pytestmark = pytest.mark.slow
 

@@ -24,15 +24,14 @@ from hypothesis import HealthCheck, Phase, given, note, seed, settings
 
 from tests.support.edge import (
     SPLIT_BODY,
-    connect,
     count_predictions,
     predict,
-    read_response,
     require_haproxy,
     start_edge,
     start_scoring,
     wait_for_request_id,
 )
+from tests.support.raw_http import connect, read_response
 
 from .scoring_inputs import Case, cases
 
