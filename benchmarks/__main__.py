@@ -4,6 +4,7 @@ from benchmarks import (
     bench_batch,
     bench_edge,
     bench_log_writer,
+    bench_logstore_scale,
     bench_request_path,
     bench_scoring,
     bench_serving,
@@ -14,6 +15,7 @@ from benchmarks import (
 
 MODULES = (
     bench_log_writer,
+    bench_logstore_scale,  # 10k to 10M rows per store: seeding 10M takes minutes
     bench_request_path,
     bench_scoring,
     bench_edge,

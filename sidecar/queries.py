@@ -38,12 +38,11 @@ def prediction_page(
     """Up to ``limit`` predictions newest first with their labels, and the ``seq`` to
     continue before (None on the last page)."""
     p, f = tables.predictions, tables.feedback
-    query = (
-        sa.select(p, f.c.label.label("feedback_label"), f.c.updated_at.label("labelled_at"))
-        .select_from(p.outerjoin(f, f.c.prediction_id == p.c.prediction_id))
-        .order_by(p.c.seq.desc())
-        .limit(limit + 1)
-    )
+    # Two steps: the page's seqs first, from the filters alone (a filter's own (column,
+    # seq) index answers it without touching the rows: PostgreSQL then has no reason to walk
+    # the whole primary key from the newest row looking for an old version's rows), then
+    # those rows with their labels.
+    query = sa.select(p.c.seq).order_by(p.c.seq.desc()).limit(limit + 1)
     if model_version is not None:
         query = query.where(p.c.model_version == model_version)
     if prediction is not None:
@@ -56,7 +55,13 @@ def prediction_page(
         query = query.where(p.c.role == role)
     if before_seq is not None:
         query = query.where(p.c.seq < before_seq)
-    rows = conn.execute(query).all()
+    page_seqs = query.offset(0).scalar_subquery()  # offset: PostgreSQL keeps it a subquery
+    rows = conn.execute(
+        sa.select(p, f.c.label.label("feedback_label"), f.c.updated_at.label("labelled_at"))
+        .select_from(p.outerjoin(f, f.c.prediction_id == p.c.prediction_id))
+        .where(p.c.seq.in_(page_seqs))
+        .order_by(p.c.seq.desc())
+    ).all()
     page = rows[:limit]
     next_seq = page[-1].seq if len(rows) > limit else None
     return [_prediction(row) for row in page], next_seq
@@ -112,7 +117,15 @@ def log_totals(conn: sa.Connection) -> dict[str, Any]:
 
 
 def labelled_total(conn: sa.Connection) -> int:
-    """Predictions with a true label, all time."""
+    """Predictions with a true label, all time: the count the store's triggers keep in
+    ``row_counts`` (one row), counted afresh only when that row is missing (emptied)."""
+    kept = conn.execute(
+        sa.select(tables.row_counts.c.row_count).where(
+            tables.row_counts.c.table_name == tables.feedback.name
+        )
+    ).scalar()
+    if kept is not None:
+        return int(kept)
     return conn.execute(sa.select(sa.func.count()).select_from(tables.feedback)).scalar_one()
 
 

@@ -9,8 +9,9 @@ A prediction's feedback and shadow predictions go with it (``ON DELETE CASCADE``
 enforces it because every store connection sets ``PRAGMA foreign_keys = ON``). Counters are
 monotonic totals and are never purged, so ``iris_predictions_total`` keeps counting.
 
-Each transaction deletes at most ``batch`` rows, oldest ``seq`` first (``seq`` is the
-primary key, so "the oldest batch" is an index range scan whatever the table's size), and
+Each transaction deletes at most ``batch`` predictions (and as many rejections), the oldest
+first: by ``created_at`` for the age limit, by ``seq`` for the row limit, each through its
+index, so "the oldest batch" is one index range whatever the table's size, and
 the shipper runs one purge step between its loads: on SQLite, where one writer holds the
 lock at a time, ingest waits for one small delete, never for a whole purge.
 """
@@ -53,31 +54,31 @@ def purge_step(conn: sa.Connection, retention: Retention, now: datetime) -> int:
     """
     if not retention.enabled:
         return 0
-    expired: sa.ColumnElement[bool] = sa.false()
-    if retention.days:
-        expired = sa.or_(expired, predictions.c.created_at < now - timedelta(days=retention.days))
-    if retention.rows:
-        newest = conn.execute(sa.select(sa.func.max(predictions.c.seq))).scalar()
-        if newest is not None:
-            expired = sa.or_(expired, predictions.c.seq <= newest - retention.rows)
-    oldest = (
-        sa.select(predictions.c.seq)
-        .where(expired)
-        .order_by(predictions.c.seq)
-        .limit(retention.batch)
-        .scalar_subquery()
-    )
-    gone = conn.execute(predictions.delete().where(predictions.c.seq.in_(oldest))).rowcount
+    budget, gone = retention.batch, 0
     if retention.days:
         cutoff = now - timedelta(days=retention.days)
-        old_rejections = (
-            sa.select(rejections.c.seq)
-            .where(rejections.c.created_at < cutoff)
-            .order_by(rejections.c.seq)
-            .limit(retention.batch)
-            .scalar_subquery()
-        )
-        gone += conn.execute(
-            rejections.delete().where(rejections.c.seq.in_(old_rejections))
-        ).rowcount
+        # Oldest by time through the created_at index: ordered by seq, a purge with nothing
+        # expired would walk the whole table looking for a match, under the write lock.
+        gone += _delete_oldest(conn, predictions, predictions.c.created_at < cutoff, budget)
+    if retention.rows and gone < budget:
+        newest = conn.execute(sa.select(sa.func.max(predictions.c.seq))).scalar()
+        if newest is not None:
+            beyond = predictions.c.seq <= newest - retention.rows
+            gone += _delete_oldest(conn, predictions, beyond, budget - gone, by=predictions.c.seq)
+    if retention.days:
+        gone += _delete_oldest(conn, rejections, rejections.c.created_at < cutoff, budget)
     return gone
+
+
+def _delete_oldest(
+    conn: sa.Connection,
+    table: sa.Table,
+    expired: sa.ColumnElement[bool],
+    limit: int,
+    by: sa.Column[int] | None = None,
+) -> int:
+    """Delete up to ``limit`` rows of ``table`` matching ``expired``, oldest first (by
+    ``created_at`` unless ``by`` says otherwise): one index range, however large the table."""
+    order = table.c.created_at if by is None else by
+    oldest = sa.select(table.c.seq).where(expired).order_by(order).limit(limit).scalar_subquery()
+    return conn.execute(table.delete().where(table.c.seq.in_(oldest))).rowcount

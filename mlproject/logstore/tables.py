@@ -9,6 +9,7 @@ Tables:
   feedback        the true label of a prediction (one per prediction, replaced on repeat)
   counters        monotonic Prometheus counters kept by the writer in the same transaction
                   as the rows they count, so a scrape reads a handful of rows, not the log
+  row_counts      how many rows a table holds now (``feedback``), kept by triggers
   retrain_jobs    background training jobs; ``active_slot`` is 1 for the one queued or
                   running job and NULL otherwise, and its UNIQUE constraint is what makes
                   retraining single-flight across processes and restarts
@@ -77,6 +78,7 @@ predictions = Table(
     Index("ix_predictions_created_at", "created_at"),
     Index("ix_predictions_model_version_seq", "model_version", "seq"),
     Index("ix_predictions_prediction_seq", "prediction", "seq"),
+    Index("ix_predictions_role_seq", "role", "seq"),
 )
 
 rejections = Table(
@@ -119,6 +121,15 @@ counters = Table(
     # Label set as canonical JSON: json.dumps(labels, sort_keys=True, separators=(",", ":")).
     Column("labels", String(400), primary_key=True),
     Column("value", Float, nullable=False),
+)
+
+row_counts = Table(
+    "row_counts",
+    metadata,
+    # Rows in a table, kept by triggers (migration 0004) in the transaction that adds or
+    # removes them: "feedback" (predictions with a true label).
+    Column("table_name", String(64), primary_key=True),
+    Column("row_count", BigInteger, nullable=False),
 )
 
 retrain_jobs = Table(

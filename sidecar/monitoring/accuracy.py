@@ -83,10 +83,15 @@ def labelled_ratio(conn: sa.Connection, window: int) -> Metric:
     """Share of the latest ``window`` predictions that have a true label (absent without any)."""
     p, f = tables.predictions, tables.feedback
     latest = sa.select(p.c.prediction_id).order_by(p.c.seq.desc()).limit(window).subquery()
+    # A correlated count per row (an index probe each), not a join: PostgreSQL would
+    # hash-join the whole feedback table against the window's few hundred ids.
+    has_label = (
+        sa.select(sa.func.count())
+        .where(f.c.prediction_id == latest.c.prediction_id)
+        .scalar_subquery()
+    )
     total, labelled = conn.execute(
-        sa.select(sa.func.count(), sa.func.count(f.c.prediction_id)).select_from(
-            latest.outerjoin(f, f.c.prediction_id == latest.c.prediction_id)
-        )
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(has_label), 0)).select_from(latest)
     ).one()
     ratio = _gauge(contract.FEEDBACK_LABELLED_RATIO, window)
     if total:

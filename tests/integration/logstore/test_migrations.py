@@ -88,3 +88,12 @@ def test_revision_0003_downgrades_to_0002_and_upgrades_again(store_url, store_en
         assert "role" not in {c["name"] for c in inspector.get_columns("predictions")}
 
     downgrade_then_upgrade(store_engine_factory(store_url), "0002", downgraded)
+
+
+def test_revision_0004_downgrades_to_0003_and_upgrades_again(store_url, store_engine_factory):
+    def downgraded(inspector):
+        assert "row_counts" not in inspector.get_table_names()
+        indexes = {index["name"] for index in inspector.get_indexes("predictions")}
+        assert "ix_predictions_role_seq" not in indexes
+
+    downgrade_then_upgrade(store_engine_factory(store_url), "0003", downgraded)
