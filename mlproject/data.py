@@ -65,7 +65,7 @@ class Split:
 def file_digest(path: Path | str) -> str:
     """SHA-256 of the file's bytes, hex encoded: the data version."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with Path(path).open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
             digest.update(chunk)
     return digest.hexdigest()

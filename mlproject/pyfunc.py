@@ -38,7 +38,7 @@ from mlproject.validation import validate_features
 logger = logging.getLogger(__name__)
 
 # Control characters (NUL included: PostgreSQL cannot store it) become U+FFFD in request ids.
-_UNPRINTABLE = {code: "\ufffd" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_UNPRINTABLE = dict.fromkeys((*range(0x20), *range(0x7F, 0xA0)), "\ufffd")
 
 
 class IrisClassifier(mlflow.pyfunc.PythonModel):

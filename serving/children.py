@@ -16,6 +16,7 @@ after the scoring processes (see ``Supervisor(companions=...)``).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -109,7 +110,7 @@ def start_child(
     log = None
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        log = log_path.open("ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         process = subprocess.Popen(  # nosec B603 # argv built by the supervisor, no shell
             list(args),
@@ -129,10 +130,8 @@ def start_child(
 
 def signal_group(pid: int, sig: int) -> None:
     """Signal the process group led by ``pid``; a group that is gone is not an error."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _parent_death_signal(sig: int):

@@ -148,7 +148,7 @@ class RequestGuard:
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
     # Lower-case names (ASGI guarantees it); the last occurrence wins, as in Starlette.
-    return {name: value for name, value in scope.get("headers", [])}
+    return dict(scope.get("headers", []))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

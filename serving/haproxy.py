@@ -127,7 +127,7 @@ def _split_log(stream, access_log: Path, notices: Path) -> None:
     access_log.parent.mkdir(parents=True, exist_ok=True)
     fd = stream.fileno()
     pending = b""
-    with open(access_log, "ab", buffering=0) as out, open(notices, "ab", buffering=0) as other:
+    with access_log.open("ab", buffering=0) as out, notices.open("ab", buffering=0) as other:
         while chunk := os.read(fd, 1 << 16):
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()

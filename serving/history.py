@@ -91,7 +91,7 @@ class History:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             scratch = self.state_path.with_suffix(".json.tmp")
             scratch.write_text(json.dumps(asdict(self.state), indent=2))
-            os.replace(scratch, self.state_path)
+            scratch.replace(self.state_path)
         except OSError as exc:
             logger.warning("could not write %s: %s", self.state_path, exc)
 

@@ -58,7 +58,7 @@ def environment(settings: SidecarSettings) -> dict[str, str]:
 def launch(settings: SidecarSettings, job_dir: Path, params: Mapping[str, Any]) -> subprocess.Popen:
     """Start training in its own session, output to ``job_dir/output.log``."""
     job_dir.mkdir(parents=True, exist_ok=True)
-    with open(job_dir / "output.log", "ab") as log:  # the child keeps its own descriptor
+    with (job_dir / "output.log").open("ab") as log:  # the child keeps its own descriptor
         return subprocess.Popen(  # nosec B603 # our argv list, no shell
             command(settings, job_dir / "summary.json", params),
             stdout=log,
@@ -139,7 +139,7 @@ def tail(path: Path | None, lines: int = 50, max_bytes: int = 64 * 1024) -> list
     if path is None:
         return []
     try:
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
             handle.seek(max(0, size - max_bytes))

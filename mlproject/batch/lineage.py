@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
@@ -87,7 +88,7 @@ def lineage_run(settings: BatchSettings, model: ResolvedModel, digest: str) -> I
     """
     if not os.environ.get("MLFLOW_RUN_ID"):
         mlflow.set_experiment(settings.experiment)
-    name = os.path.basename(settings.input_path.rstrip("/")) or settings.input_path
+    name = Path(settings.input_path.rstrip("/")).name or settings.input_path
     with mlflow.start_run(run_name=f"batch {name}") as run:
         mlflow.log_params(
             {

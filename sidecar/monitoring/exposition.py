@@ -26,7 +26,9 @@ _EXTENSION = "sidecar.metrics"
 
 def multiprocess_dir() -> str | None:
     """The multiprocess directory if the start-up script set one."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    # prometheus_client still honours the older lowercase name, so a start-up script may set it.
+    legacy = os.environ.get("prometheus_multiproc_dir")  # noqa: SIM112
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or legacy
 
 
 def init_metrics(app: Flask, collector: LogStoreCollector) -> None:

@@ -68,7 +68,7 @@ PREDICTION = _object(
         "run_id": nullable(STRING),
         "request_id": nullable(STRING),
         "role": STRING,  # contract.ROLES: champion, or challenger for a canary answer
-        **{name: NUMBER for name in FEATURES},
+        **dict.fromkeys(FEATURES, NUMBER),
         "prediction": STRING,
         "class_index": {"type": "integer"},
         "probabilities": {"type": "object", "additionalProperties": NUMBER},

@@ -42,7 +42,7 @@ def load_feature_rows(path: Path) -> list[list[float]]:
     Raises Unavailable when the file is missing, has no rows, or lacks a feature column.
     """
     try:
-        with open(path, newline="") as handle:
+        with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             missing = [name for name in FEATURES if name not in (reader.fieldnames or [])]
             if missing:

@@ -6,7 +6,6 @@ and ports the OS picks; docker/healthcheck.py is run as the images' HEALTHCHECK 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from tests.support.processes import (
     Server,
     base_env,
     free_port,
+    kill_group,
     start_process,
     wait_for_http,
 )
@@ -86,7 +86,4 @@ class Stack:
         for server in reversed(self.servers):
             server.stop()
         for pid in self.job_pids:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(pid, signal.SIGKILL)

@@ -88,7 +88,7 @@ def start_dashboard_sidecar(
 
 
 def iris_rows() -> list[dict[str, str]]:
-    with open(REPO_ROOT / "data" / "iris.csv", newline="") as handle:
+    with (REPO_ROOT / "data" / "iris.csv").open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 

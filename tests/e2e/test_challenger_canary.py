@@ -7,6 +7,7 @@ starts its own supervisor with its own SQLite log store.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -73,10 +74,8 @@ def client(registry):
         lambda: client.delete_registered_model_alias(MODEL, CHALLENGER),
         lambda: client.delete_registered_model_tag(MODEL, CANARY_PERCENT_TAG),
     ):
-        try:
+        with contextlib.suppress(Exception):  # not set
             remove()
-        except Exception:  # noqa: BLE001 - not set
-            pass
     return client
 
 

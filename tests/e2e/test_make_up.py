@@ -79,7 +79,7 @@ def test_make_up_serves_all_three_parts_and_sigterm_stops_every_process(tmp_path
         }
     )
     output_path = tmp_path / "up.log"
-    with open(output_path, "wb") as output:
+    with output_path.open("wb") as output:
         process = subprocess.Popen(
             ["bash", str(REPO_ROOT / "scripts" / "up.sh")],
             stdout=output,

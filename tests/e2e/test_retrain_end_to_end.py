@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -10,6 +9,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from tests.support.processes import kill_group
 from tests.support.stack import sqlite_tracking_uri, start_sidecar
 
 pytestmark = pytest.mark.slow
@@ -35,10 +35,7 @@ def sidecar(tmp_path):
     finally:
         server.stop()
         for pid in server.pids:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(pid, signal.SIGKILL)
 
 
 def wait_for_job(url: str, job_id: str, timeout: float = 900.0) -> dict:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ def test_an_undecided_retrain_is_kept_as_challenger_and_the_champion_stays(regis
     assert tags["gate.decision"] == "challenger"
     b, c = int(tags["gate.discordant_champion_only"]), int(tags["gate.discordant_candidate_only"])
     assert (
-        0 < b + c
+        b + c > 0
         and min(float(tags["gate.mcnemar_pvalue_worse"]), float(tags["gate.mcnemar_pvalue_better"]))
         >= 0.05
     )
@@ -168,7 +169,7 @@ def test_a_retrain_with_feedback_logs_a_new_snapshot_digest_and_its_rows(registr
         tracking_uri=registry["tracking_uri"],
         dst_path=str(tmp_path / "download"),
     )
-    data = open(snapshot, "rb").read()
+    data = Path(snapshot).read_bytes()
     assert hashlib.sha256(data).hexdigest() == summary["data_digest"]
     rows = pd.read_csv(snapshot)
     assert len(rows) == 120 + len(labelled)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -64,7 +65,7 @@ def start_process(
 ) -> subprocess.Popen:
     """Start ``args`` in its own session (so the whole group can be stopped) logging to a file."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+    log = log_path.open("ab")  # noqa: SIM115 - lives as long as the process
     return subprocess.Popen(
         list(args),
         stdout=log,
@@ -85,14 +86,12 @@ def stop_process(
     """
     deadline = time.monotonic() + timeout
     if process.poll() is None:
-        _kill_group(process.pid, sig)
-    try:
+        kill_group(process.pid, sig)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        pass
     while _group_alive(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    _kill_group(process.pid, signal.SIGKILL)
+    kill_group(process.pid, signal.SIGKILL)
     try:
         return process.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -107,11 +106,10 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _kill_group(pid: int, sig: int) -> None:
-    try:
+def kill_group(pid: int, sig: int) -> None:
+    """Signal the process group led by ``pid``; a group that is gone is not an error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def wait_for_http(

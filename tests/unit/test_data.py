@@ -18,7 +18,7 @@ def test_the_csv_has_150_rows_the_specs_columns_and_50_of_each_species():
     dataset = load_dataset(DATA)
     assert list(dataset.frame.columns) == [*FEATURES, "species"]
     assert len(dataset.frame) == 150
-    assert dataset.labels.value_counts().to_dict() == {name: 50 for name in CLASSES}
+    assert dataset.labels.value_counts().to_dict() == dict.fromkeys(CLASSES, 50)
 
 
 def test_the_data_version_is_the_sha256_of_the_file_bytes():
@@ -35,7 +35,7 @@ def test_the_split_is_stratified_and_the_same_for_the_same_seed():
     first = split_dataset(dataset, 0.2, 42)
     second = split_dataset(dataset, 0.2, 42)
     pd.testing.assert_frame_equal(first.test, second.test)
-    assert first.y_test.value_counts().to_dict() == {name: 10 for name in CLASSES}
+    assert first.y_test.value_counts().to_dict() == dict.fromkeys(CLASSES, 10)
     assert len(first.train) == 120
 
 

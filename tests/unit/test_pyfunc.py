@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlproject.config import CLASSES, FEATURES, MAX_REQUEST_ID_CHARS
 
 measurement = st.floats(min_value=0.0, max_value=100.0, allow_nan=False, allow_infinity=False)
-good_row = st.fixed_dictionaries({name: measurement for name in FEATURES})
+good_row = st.fixed_dictionaries(dict.fromkeys(FEATURES, measurement))
 bad_value = st.one_of(
     st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False),
     st.floats(min_value=100.000001, allow_nan=False, allow_infinity=False),

@@ -3,6 +3,7 @@ and their checks: every answered prediction stored once, drops counted, /health 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -55,10 +56,8 @@ class Stack:
 
 def stop_shipper(folder: Path) -> None:
     """SIGTERM the shipper the scoring process started (its pid is in the lock file)."""
-    try:
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
         os.kill(int((folder / layout.LOCK_FILE).read_text().strip()), signal.SIGTERM)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        pass
 
 
 def drained(store_url: str, folder: Path, timeout: float = 120.0) -> None:

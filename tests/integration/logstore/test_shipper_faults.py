@@ -33,7 +33,7 @@ def test_a_torn_last_frame_of_a_dead_writer_is_skipped_and_the_rest_loaded(store
     ids = append_requests(writer, 20)
     path = segment_of(folder)
     torn, _ = request_frame()
-    with open(path, "ab") as handle:  # what a kill -9 in the middle of os.write leaves
+    with path.open("ab") as handle:  # what a kill -9 in the middle of os.write leaves
         handle.write(torn[: len(torn) // 2])
     assert not shipper.Shipper(folder, engine).drain(0.5), "a live writer may finish the frame"
     writer.close()

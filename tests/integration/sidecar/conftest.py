@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import time
@@ -14,6 +13,7 @@ import requests
 from sidecar.config import SIDECAR_ENV_VARS
 from tests.support.processes import (
     Server,
+    kill_group,
 )
 from tests.support.stack import start_sidecar as start_sidecar_process
 
@@ -76,10 +76,7 @@ def job_pids():
     pids: list[int] = []
     yield pids
     for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(pid, signal.SIGKILL)
 
 
 def auth() -> dict[str, str]:

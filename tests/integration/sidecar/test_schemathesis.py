@@ -9,7 +9,6 @@ trace, SQL or the token.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -18,6 +17,7 @@ import requests
 import sqlalchemy as sa
 
 from mlproject.logstore import tables
+from tests.support.processes import kill_group
 from tests.support.stack import sqlite_tracking_uri, start_scoring, train
 
 from .fuzzing import (
@@ -85,10 +85,7 @@ def fuzz_target(request, tmp_path, registry, scoring):
     )
     yield server, store_url
     for pid in job_pids(store_url):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(pid, signal.SIGKILL)
     server.stop()
 
 

@@ -96,7 +96,7 @@ def test_id_strings_match_the_uuid_module(count):
 
 def test_tally_deltas_count_drops_and_the_dropped_requests_latency(tmp_path):
     path = tmp_path / "t.tally"
-    with open(path, "wb+") as handle:
+    with path.open("wb+") as handle:
         counts = tally.Tally(handle.fileno())
         counts.add(3, 0.004)
         counts.add(1, None)

@@ -42,7 +42,7 @@ def data_csv(tmp_path):
     """A small versioned-data-like CSV."""
     path = tmp_path / "data" / "iris.csv"
     path.parent.mkdir()
-    with open(path, "w", newline="") as handle:
+    with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*FEATURES, "species"])
         writer.writerows(SAMPLE_ROWS)

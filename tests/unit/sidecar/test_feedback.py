@@ -141,7 +141,6 @@ def test_feedback_rejects_a_dated_id_older_than_the_window_with_404(client, engi
 def test_feedback_rejects_a_bad_label_or_malformed_body_with_400(client, engine, body):
     (record,) = seed_series(engine, 1)
     payload = {"prediction_id": record.prediction_id, "label": "setosa", **body}
-    payload = {k: v for k, v in payload.items()}
     response = client.post("/feedback", json=payload, headers=auth())
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_parameter"

@@ -66,7 +66,7 @@ def test_sample_defaults_to_the_versioned_csv_in_the_repository(sqlite_url):
 
     settings = SidecarSettings.build(project=Settings(log_store_url=sqlite_url))
     assert settings.data_path == DEFAULT_PROJECT_DIR / "data" / "iris.csv"
-    with open(settings.data_path, newline="") as handle:
+    with settings.data_path.open(newline="") as handle:
         known = {tuple(float(r[f]) for f in FEATURES) for r in csv.DictReader(handle)}
     data = create_app(settings).test_client().get("/sample?n=20").get_json()
     assert all(tuple(row) in known for row in data["dataframe_split"]["data"])

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--summary-path", default="")
@@ -21,7 +22,7 @@ if exit_code:
     print("tiny training fails on purpose", flush=True)
     sys.exit(exit_code)
 if args.summary_path:
-    with open(args.summary_path, "w") as handle:
+    with Path(args.summary_path).open("w") as handle:
         json.dump(
             {
                 "run_id": os.environ.get("MLFLOW_RUN_ID", ""),
