@@ -49,7 +49,7 @@ def spawn_shipper(
     if exit_when_idle is not None:
         args += ["--exit-when-idle", str(exit_when_idle)]
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / layout.LOG_FILE, "ab") as log:
+    with (folder / layout.LOG_FILE).open("ab") as log:
         return subprocess.Popen(  # nosec B603 # our own interpreter and module, no shell
             args,
             env=env,

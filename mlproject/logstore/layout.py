@@ -37,9 +37,11 @@ def normalize_store_url(url: str) -> str:
     """``url`` with a relative SQLite path made absolute (a shipper may run elsewhere)."""
     sa_url = make_url(url)
     database = sa_url.database or ""
-    if sa_url.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
-        if not database.startswith("file:") and not os.path.isabs(database):
-            sa_url = sa_url.set(database=os.path.abspath(database))
+    relative = not (database.startswith("file:") or Path(database).is_absolute())
+    if sa_url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and relative:
+        # abspath, not resolve(): the store keeps its spelling (the spool folder is named
+        # after it), a symlink in its path is not followed.
+        sa_url = sa_url.set(database=os.path.abspath(database))  # noqa: PTH100
     return sa_url.render_as_string(hide_password=False)
 
 
@@ -103,7 +105,7 @@ def create_locked(
         if first_bytes:
             os.write(fd, first_bytes)
         final = directory / name
-        os.rename(scratch, final)
+        scratch.rename(final)
     except BaseException:
         os.close(fd)
         scratch.unlink(missing_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -46,7 +45,9 @@ class SpoolReader:
             (layout.DROPS, layout.TALLY_SUFFIX),
         ):
             try:
-                names = sorted(n for n in os.listdir(self.folder / part) if n.endswith(suffix))
+                names = sorted(
+                    p.name for p in (self.folder / part).iterdir() if p.name.endswith(suffix)
+                )
             except FileNotFoundError:
                 names = []
             found.append([self.folder / part / name for name in names])
@@ -98,7 +99,7 @@ class SpoolReader:
             if gone:
                 work.done.append(path)
             return 0
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             if position > 0 and path.name not in self._contexts:
                 self._read_context(handle, path)
             handle.seek(position)

@@ -16,7 +16,6 @@ Run ``python -m mlproject.logstore.shipper --help``; see also autostart.py and d
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -234,7 +233,7 @@ class Shipper:
     def _spool_empty(self) -> bool:
         for part in (layout.SEGMENTS, layout.DROPS):
             try:
-                if os.listdir(self.folder / part):
+                if any((self.folder / part).iterdir()):
                     return False
             except FileNotFoundError:
                 continue
