@@ -15,30 +15,26 @@ SQL store. No SQL and no per-row logging objects here.
 
 from __future__ import annotations
 
-import copy
 import hmac
 import logging
 import time
-import warnings
 from typing import Any
 
 import joblib
 import mlflow
 import numpy as np
-import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from mlproject.config import CLASSES, FEATURES, MAX_REQUEST_ID_CHARS, Settings
+from mlproject import request_checks
+from mlproject.config import CLASSES, FEATURES, Settings
 from mlproject.errors import InvalidInputError
+from mlproject.estimator_input import array_estimator
 from mlproject.logstore import frames
 from mlproject.logstore.ids import IdSource
 from mlproject.validation import validate_features
 
 logger = logging.getLogger(__name__)
-
-# Control characters (NUL included: PostgreSQL cannot store it) become U+FFFD in request ids.
-_UNPRINTABLE = dict.fromkeys((*range(0x20), *range(0x7F, 0xA0)), "\ufffd")
 
 
 class IrisClassifier(mlflow.pyfunc.PythonModel):
@@ -52,7 +48,7 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
         self._classes = [str(label) for label in estimator.classes_]
         if self._classes != list(CLASSES):
             raise MlflowException(f"estimator classes {self._classes} != {list(CLASSES)}")
-        self._estimator = _array_estimator(estimator)
+        self._estimator = array_estimator(estimator)
         self._labels = np.array(self._classes, dtype=object)
         self._model_name = config.get("model_name") or settings.model_name
         self._run_id = config.get("run_id")
@@ -83,11 +79,11 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
                 at fault; the rejection is logged with its reason.
         """
         started = time.perf_counter()
-        request_id = _request_id(params)
+        request_id = request_checks.request_id(params)
         try:
-            request_id = _checked_request_id(request_id)
+            request_id = request_checks.checked_request_id(request_id)
             values = validate_features(model_input)
-            _refuse_repeated_index(model_input)
+            request_checks.refuse_repeated_index(model_input)
         except InvalidInputError as error:
             self._log_rejection(error, request_id, params)
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
@@ -149,7 +145,7 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
                 {
                     "rejection_id": self._ids.take(1)[1][0],
                     "created_at": time.time(),
-                    "request_id": (request_id or "").translate(_UNPRINTABLE)[:200] or None,
+                    "request_id": request_checks.printable(request_id or "")[:200] or None,
                     "reason": error.reason,
                     "field": error.field,
                     "row_index": error.row,
@@ -158,90 +154,6 @@ class IrisClassifier(mlflow.pyfunc.PythonModel):
             ),
             1,
         )
-
-
-def _request_id(params: dict[str, Any] | None) -> str | None:
-    """The caller's id for this request, as given (checked by ``_checked_request_id``)."""
-    value = (params or {}).get("request_id")
-    if value in (None, ""):
-        # The edge's X-Request-ID, set by serving.asgi for this request (None elsewhere).
-        from mlproject.request_context import current_request_id
-
-        value = current_request_id()
-    return None if value in (None, "") else str(value)
-
-
-def _checked_request_id(value: str | None) -> str | None:
-    """``value`` with control characters replaced; InvalidInputError if it is too long."""
-    if value is None:
-        return None
-    printable = value.translate(_UNPRINTABLE)
-    if len(value) > MAX_REQUEST_ID_CHARS:
-        raise InvalidInputError(
-            "request_id_too_long",
-            f"params.request_id has {len(value)} characters; the limit is {MAX_REQUEST_ID_CHARS}.",
-            field="request_id",
-        )
-    return printable
-
-
-def _refuse_repeated_index(data: Any) -> None:
-    """Refuse a frame whose explicit index made pandas repeat one row.
-
-    ``{"dataframe_split": {"index": [0, 1, 2], "data": [[...]]}}`` reaches the model as three
-    copies of the one row: pandas broadcasts a single row over a longer index inside
-    MLflow's parsing. A client sending real rows never needs an index, so a frame with an
-    explicit (non-default) index whose rows are all one repeated row is refused.
-    """
-    if not isinstance(data, pd.DataFrame) or len(data) < 2:
-        return
-    if isinstance(data.index, pd.RangeIndex):
-        return
-    if data.duplicated(keep="first").iloc[1:].all():
-        raise InvalidInputError(
-            "repeated_row",
-            f"The batch has {len(data)} rows that are all the same row and an explicit "
-            "index: dataframe_split repeats a single data row over a longer 'index'. Send "
-            "one row per entry of 'data', without 'index'.",
-        )
-
-
-def _array_estimator(estimator):
-    """The estimator fed plain arrays in FEATURES order, when that is provably the same.
-
-    A scikit-learn estimator fitted on a DataFrame re-checks column names on every call
-    (and warns for an array), which costs more than the prediction itself for small
-    batches. If it was fitted on exactly FEATURES, a copy without the recorded names gives
-    the same probabilities for an array in that order: checked here on sample rows, else
-    the original is kept (and is given a DataFrame).
-    """
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is None or list(names) != list(FEATURES):
-        return _FrameFed(estimator)
-    stripped = copy.deepcopy(estimator)
-    for _, step in getattr(stripped, "steps", [(None, stripped)]):
-        step.__dict__.pop("feature_names_in_", None)
-    sample = np.array([[5.1, 3.5, 1.4, 0.2], [6.3, 2.5, 4.9, 1.5], [7.7, 3.0, 6.1, 2.3]])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            same = np.array_equal(
-                stripped.predict_proba(sample),
-                estimator.predict_proba(pd.DataFrame(sample, columns=list(FEATURES))),
-            )
-    except Exception:  # noqa: BLE001 - any doubt: keep the original
-        same = False
-    return stripped if same else _FrameFed(estimator)
-
-
-class _FrameFed:
-    """Gives an estimator the DataFrame it was fitted with."""
-
-    def __init__(self, estimator) -> None:
-        self.estimator = estimator
-
-    def predict_proba(self, values: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(pd.DataFrame(values, columns=list(FEATURES)))
 
 
 def _open_spool(settings: Settings, context: dict[str, Any]):
