@@ -10,7 +10,6 @@ from mlproject.logstore import create_store_engine
 
 from .config import SidecarSettings
 from .errors import SidecarError, register_error_handlers
-from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring import (
@@ -23,6 +22,7 @@ from .monitoring import (
 from .monitoring.estimate import CalibrationSource, EstimateMonitor
 from .openapi import init_openapi
 from .ratelimit import init_rate_limits
+from .retrain.runner import JobRunner
 from .security import init_security_headers
 from .state import SidecarState, get_state
 from .trial_registry import TrialRegistrySource

@@ -9,7 +9,9 @@
     ├── TooManyRequests (429 too_many_requests)    a client's rate limit; Retry-After says when
     └── Unavailable (503 unavailable)              not configured, or a dependency is missing
 
-Errors from elsewhere are mapped here too: the log store down (SQLAlchemy's
+Errors from elsewhere are mapped here too: the retrain runner's JobAlreadyRunning is 409
+``conflict`` and JobLaunchFailed 503 ``unavailable``, each with the ``job_id`` concerned;
+the log store down (SQLAlchemy's
 OperationalError, InterfaceError) is 503 ``store_unavailable``; a value the database
 refuses (DataError, e.g. text it cannot hold) is 400; Flask's HTTP errors keep their
 status; anything else is a 500 that says nothing about why.
@@ -26,6 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+
+from .retrain.errors import JobAlreadyRunning, JobLaunchFailed
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +109,14 @@ def register_error_handlers(app: Flask) -> None:
         response = jsonify(_body(exc.error, exc.message, exc.extra))
         response.headers.update(exc.headers)
         return response, exc.status
+
+    @app.errorhandler(JobAlreadyRunning)
+    def _job_running(exc: JobAlreadyRunning):
+        return _domain(Conflict(str(exc), extra={"job_id": exc.job_id}))
+
+    @app.errorhandler(JobLaunchFailed)
+    def _job_not_started(exc: JobLaunchFailed):
+        return _domain(Unavailable(str(exc), extra={"job_id": exc.job_id}))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -9,11 +9,11 @@ from flask import current_app
 from sqlalchemy.engine import Engine
 
 from .config import SidecarSettings
-from .jobs import JobRunner
 from .lineage import LineageSource
 from .model_info import ModelInfoSource
 from .monitoring.drift import DriftMonitor
 from .monitoring.estimate import EstimateMonitor
+from .retrain.runner import JobRunner
 from .trial_report import TrialMonitor
 
 

@@ -3,60 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 
 from ..auth import token_required
 from ..errors import InvalidParameter, NotFound
+from ..retrain.params import RETRAIN_PARAMS
 from ..state import get_state
 
 bp = Blueprint("retrain", __name__)
-
-
-def _candidates(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a string: 'all' or a comma list of candidate names")
-    from mlproject.candidates import parse_candidates  # the training project's own check
-
-    parse_candidates(value)
-    return value
-
-
-def _integer(low: int, high: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if type(value) is not int or not low <= value <= high:
-            raise ValueError(f"must be an integer from {low} to {high}")
-        return value
-
-    return check
-
-
-def _fraction(low: float, high: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if type(value) not in (int, float) or not low <= value <= high:
-            raise ValueError(f"must be a number from {low} to {high}")
-        return float(value)
-
-    return check
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
-
-
-# What a caller may pass on to the MLflow Project's main entry point (see MLproject).
-RETRAIN_PARAMS: dict[str, Callable[[Any], Any]] = {
-    "candidates": _candidates,
-    "cv_folds": _integer(2, 20),
-    "seed": _integer(0, 2**31 - 1),
-    "test_size": _fraction(0.05, 0.5),
-    # Labelled predictions from this log store join the training rows (a new snapshot).
-    "include_feedback": _boolean,
-}
 
 
 @bp.post("/retrain")

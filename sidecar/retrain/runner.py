@@ -20,16 +20,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mlproject.logstore import immediate_transaction, increment_counters, labels_key, tables
-from mlproject.logstore.contract import RETRAIN_JOBS_TOTAL
+from mlproject.logstore.contract import (
+    ACTIVE_JOB_STATES,
+    FAILED,
+    QUEUED,
+    RETRAIN_JOBS_TOTAL,
+    RUNNING,
+    SUCCEEDED,
+)
 
-from . import job_process
-from .config import SidecarSettings
-from .errors import Conflict, Unavailable
-from .timeutil import as_utc, isoformat, utcnow
+from ..config import SidecarSettings
+from ..timeutil import as_utc, isoformat, utcnow
+from . import process as job_process
+from .errors import JobAlreadyRunning, JobLaunchFailed
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_STATES = ("queued", "running")
 STOPPED_REASON = "sidecar stopped while the job ran"
 QUEUED_GRACE = timedelta(seconds=60)  # a queued row with no pid after this is abandoned
 HOST = socket.gethostname()
@@ -45,7 +51,7 @@ class JobRunner:
         self._lock = threading.Lock()
 
     def start(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Queue and launch a job; Conflict if one is already queued or running."""
+        """Queue and launch a job; JobAlreadyRunning if one is queued or running already."""
         self.reap()
         job_id = str(uuid.uuid4())
         job_dir = self._settings.jobs_dir / job_id
@@ -55,7 +61,7 @@ class JobRunner:
                 conn.execute(
                     jobs.insert().values(
                         job_id=job_id,
-                        state="queued",
+                        state=QUEUED,
                         active_slot=1,
                         created_at=utcnow(),
                         host=HOST,
@@ -65,23 +71,19 @@ class JobRunner:
                 )
         except sa.exc.IntegrityError:
             active = self._active_job_id()
-            raise Conflict(
-                "a retrain job is already queued or running", extra={"job_id": active}
-            ) from None
+            raise JobAlreadyRunning("a retrain job is already queued or running", active) from None
         try:
             process = job_process.launch(self._settings, job_dir, params)
         except OSError as exc:
-            self._finish(job_id, "failed", None, f"could not start mlflow run: {exc}")
-            raise Unavailable(
-                f"could not start mlflow run: {exc}", extra={"job_id": job_id}
-            ) from None
+            self._finish(job_id, FAILED, None, f"could not start mlflow run: {exc}")
+            raise JobLaunchFailed(f"could not start mlflow run: {exc}", job_id) from None
         with self._lock:
             self._watched.add(job_id)
         with self._engine.begin() as conn:
             conn.execute(
                 jobs.update()
                 .where(jobs.c.job_id == job_id)
-                .values(state="running", started_at=utcnow(), pid=process.pid)
+                .values(state=RUNNING, started_at=utcnow(), pid=process.pid)
             )
         threading.Thread(
             target=self._watch,
@@ -89,7 +91,7 @@ class JobRunner:
             name=f"retrain-{job_id[:8]}",
             daemon=True,
         ).start()
-        return self.get(job_id) or {"job_id": job_id, "state": "running"}
+        return self.get(job_id) or {"job_id": job_id, "state": RUNNING}
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """The job as JSON-ready dict with the tail of its output, or None if unknown."""
@@ -112,7 +114,7 @@ class JobRunner:
                     jobs.c.pid,
                     jobs.c.created_at,
                     jobs.c.log_path,
-                ).where(jobs.c.state.in_(ACTIVE_STATES))
+                ).where(jobs.c.state.in_(ACTIVE_JOB_STATES))
             ).all()
         for row in rows:
             with self._lock:
@@ -129,23 +131,23 @@ class JobRunner:
             if row.log_path:
                 summary = job_process.read_summary(Path(row.log_path).parent / "summary.json")
             if summary is not None:
-                self._finish(row.job_id, "succeeded", summary, summary.get("reason"))
+                self._finish(row.job_id, SUCCEEDED, summary, summary.get("reason"))
             else:
-                self._finish(row.job_id, "failed", None, STOPPED_REASON)
+                self._finish(row.job_id, FAILED, None, STOPPED_REASON)
 
     def _watch(self, job_id: str, process, job_dir: Path) -> None:
         try:
             code = job_process.wait_keeping_zombie(process)
             summary = job_process.read_summary(job_dir / "summary.json")
             if code == 0 and summary is not None:
-                self._finish(job_id, "succeeded", summary, summary.get("reason"))
+                self._finish(job_id, SUCCEEDED, summary, summary.get("reason"))
             elif code == 0:
-                self._finish(job_id, "failed", None, "training ended without a summary.json")
+                self._finish(job_id, FAILED, None, "training ended without a summary.json")
             else:
                 reason = f"mlflow run {job_process.describe_exit(code)}"
                 if summary and summary.get("reason"):
                     reason += f": {summary['reason']}"
-                self._finish(job_id, "failed", summary, reason)
+                self._finish(job_id, FAILED, summary, reason)
         except Exception:
             logger.exception("watching retrain job %s failed", job_id)
         finally:
@@ -160,7 +162,7 @@ class JobRunner:
         promoted = summary.get("promoted")
         with immediate_transaction(self._engine) as conn:
             current = conn.execute(sa.select(jobs.c.state).where(jobs.c.job_id == job_id)).scalar()
-            if current not in ACTIVE_STATES:
+            if current not in ACTIVE_JOB_STATES:
                 return  # someone recorded it already
             conn.execute(
                 jobs.update()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import SidecarSettings
+from ..config import SidecarSettings
 
 logger = logging.getLogger(__name__)
 
