@@ -12,6 +12,11 @@ MAX_BATCH_ROWS = 10_000
 MAX_MEASUREMENT_CM = 100.0
 # Longest ``params.request_id`` stored with a prediction; a longer one is refused (400).
 MAX_REQUEST_ID_CHARS = 200
+# Training parameters' allowed ranges, inclusive: the training CLI, the sidecar's
+# POST /retrain and its OpenAPI schema all check these.
+TEST_SIZE_RANGE: tuple[float, float] = (0.05, 0.5)
+CV_FOLDS_RANGE: tuple[int, int] = (2, 20)
+SEED_RANGE: tuple[int, int] = (0, 2**31 - 1)
 DURABILITY_MODES: tuple[str, ...] = ("buffered", "fsync")
 SHIPPER_MODES: tuple[str, ...] = ("auto", "external")
 # Who a scoring process answers for in a challenger trial (as in mlproject.logstore.contract,

@@ -23,7 +23,7 @@ import mlflow
 import pandas as pd
 
 from mlproject.candidates import parse_candidates
-from mlproject.config import Settings
+from mlproject.config import CV_FOLDS_RANGE, TEST_SIZE_RANGE, Settings
 from mlproject.data import Split, load_dataset, split_dataset
 from mlproject.errors import TrainingError
 from mlproject.feedback_data import labelled_predictions, without_rows_in
@@ -186,10 +186,12 @@ def parse_args(argv: list[str] | None = None) -> TrainingOptions:
         help="add the log store's labelled predictions to the training rows",
     )
     args = parser.parse_args(argv)
-    if not 0.05 <= args.test_size <= 0.5:
-        parser.error("--test-size must be between 0.05 and 0.5")
-    if not 2 <= args.cv_folds <= 20:
-        parser.error("--cv-folds must be between 2 and 20")
+    for flag, value, (low, high) in (
+        ("--test-size", args.test_size, TEST_SIZE_RANGE),
+        ("--cv-folds", args.cv_folds, CV_FOLDS_RANGE),
+    ):
+        if not low <= value <= high:
+            parser.error(f"{flag} must be between {low} and {high}")
     try:
         parse_candidates(args.candidates)
     except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlproject.config import CLASSES, FEATURES
+from mlproject.config import CLASSES, CV_FOLDS_RANGE, FEATURES, SEED_RANGE, TEST_SIZE_RANGE
 from mlproject.gate import GATE_DECISIONS
 
 from .dashboard_schemas import DASHBOARD_SCHEMAS
@@ -29,6 +29,10 @@ def _candidates_pattern() -> str:
 
     name = "(?:" + "|".join(sorted(CANDIDATES)) + ")"
     return f"^(?:all|{name}(?:,{name})*)$"
+
+
+def _bounded(kind: str, bounds: tuple[float, float]) -> dict[str, Any]:
+    return {"type": kind, "minimum": bounds[0], "maximum": bounds[1]}
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -130,9 +134,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "Parameters passed on to the MLflow Project's main entry point",
         "properties": {
             "candidates": {"type": "string", "pattern": _candidates_pattern()},
-            "cv_folds": {"type": "integer", "minimum": 2, "maximum": 20},
-            "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-            "test_size": {"type": "number", "minimum": 0.05, "maximum": 0.5},
+            "cv_folds": _bounded("integer", CV_FOLDS_RANGE),
+            "seed": _bounded("integer", SEED_RANGE),
+            "test_size": _bounded("number", TEST_SIZE_RANGE),
             "include_feedback": {"type": "boolean"},
         },
         "additionalProperties": False,

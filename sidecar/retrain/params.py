@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mlproject.config import CV_FOLDS_RANGE, SEED_RANGE, TEST_SIZE_RANGE
+
 
 def candidates(value: Any) -> str:
     if not isinstance(value, str):
@@ -45,9 +47,9 @@ def boolean(value: Any) -> bool:
 # What a caller may pass on to the MLflow Project's main entry point (see MLproject).
 RETRAIN_PARAMS: dict[str, Callable[[Any], Any]] = {
     "candidates": candidates,
-    "cv_folds": integer(2, 20),
-    "seed": integer(0, 2**31 - 1),
-    "test_size": fraction(0.05, 0.5),
+    "cv_folds": integer(*CV_FOLDS_RANGE),
+    "seed": integer(*SEED_RANGE),
+    "test_size": fraction(*TEST_SIZE_RANGE),
     # Labelled predictions from this log store join the training rows (a new snapshot).
     "include_feedback": boolean,
 }
