@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mlproject.config import Settings
-from mlproject.logstore import tables
+from mlproject.logstore import contract, tables
 from mlproject.registry_reader import RegistryReader, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def _from_store(conn: sa.Connection, name: str) -> ModelInService | None:
     p, s = tables.predictions, tables.model_switches
     switch = conn.execute(
         sa.select(s.c.model_name, s.c.to_version)
-        .where(s.c.outcome == "switched")
+        .where(s.c.outcome == contract.SWITCHED)
         .order_by(s.c.seq.desc())
         .limit(1)
     ).first()
