@@ -33,6 +33,7 @@ from mlproject.data import load_dataset, split_dataset
 from mlproject.logstore.ids import IdSource
 from mlproject.packaging import save_model
 from mlproject.validation import validate_features
+from tests.support.processes import environment
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5], [5.9, 3.0, 5.1, 1.8]]
@@ -52,16 +53,8 @@ def median_us(call, repeat: int) -> float:
 
 def load(path: Path, **env: str):
     """The saved pyfunc loaded with ``env`` set (as a scoring server would see it)."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
+    with environment(**env):
         return mlflow.pyfunc.load_model(str(path))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def main(argv: list[str] | None = None) -> dict:

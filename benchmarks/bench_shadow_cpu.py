@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 
 from mlproject.config import FEATURES
 from mlproject.logstore import create_store_engine, tables
-from tests.support.processes import VENV_BIN, Server, base_env, start_process
+from tests.support.processes import VENV_BIN, Server, base_env, process_stats, start_process
 from tests.support.stack import sqlite_tracking_uri, start_scoring, train
 
 BODY = {"dataframe_split": {"columns": list(FEATURES), "data": [[5.9, 3.0, 5.1, 1.8]]}}
@@ -34,13 +34,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def group_cpu_seconds(pgid: int) -> float:
     """utime + stime of every live process in the process group ``pgid``."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
+    for _, fields in process_stats():
         if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
             total += int(fields[11]) + int(fields[12])
     return total / TICKS

@@ -6,26 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from mlflow import MlflowClient
 
 from mlproject.logstore import contract, create_store_engine, tables
 from tests.e2e.dashboard_support import write_predictions
+from tests.support.stack import trial_registry
 
 pytestmark = pytest.mark.slow
 NAME = "iris-classifier"
-
-
-def make_registry(folder) -> str:
-    """A local registry: @champion 1, @challenger 2, canary 10 %."""
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    client = MlflowClient(uri, uri)
-    client.create_registered_model(NAME)
-    for _ in range(2):
-        client.create_model_version(NAME, source=str(folder / "model"))
-    client.set_registered_model_alias(NAME, contract.CHAMPION, "1")
-    client.set_registered_model_alias(NAME, contract.CHALLENGER, "2")
-    client.set_registered_model_tag(NAME, contract.CANARY_PERCENT_TAG, "10")
-    return uri
 
 
 def record_trial(engine, records) -> None:
@@ -85,7 +72,7 @@ def test_the_challenger_panel_shows_versions_accuracies_with_intervals_and_the_d
 ):
     from playwright.sync_api import expect
 
-    tracking_uri = make_registry(tmp_path)
+    tracking_uri = trial_registry(tmp_path, NAME)
     store_url = f"sqlite:///{tmp_path / 'predictions.db'}"
     engine = create_store_engine(store_url)
     records = write_predictions(engine, 40, "1", "run-one", seed=4)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from mlproject.config import FEATURES
-from tests.support.processes import REPO_ROOT, base_env, free_port
+from tests.support.processes import REPO_ROOT, base_env, free_port, process_stats
 
 pytestmark = pytest.mark.slow
 READY_LINE = "Ctrl-C stops everything."
@@ -23,15 +23,9 @@ READY_LINE = "Ctrl-C stops everything."
 def descendants(pid: int) -> set[int]:
     """Every live process whose ancestry leads to ``pid`` (read from /proc)."""
     parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
+    for child, fields in process_stats():
         if fields[0] != "Z":  # zombies are dead; their parent just has not reaped them
-            parents[int(entry.name)] = int(fields[1])
+            parents[child] = int(fields[1])
     found, frontier = set(), {pid}
     while frontier:
         children = {child for child, parent in parents.items() if parent in frontier}

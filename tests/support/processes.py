@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,3 +160,32 @@ def wait_for(
         time.sleep(interval)
     extra = f"\n{detail()}" if detail else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r}){extra}")
+
+
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """``(pid, fields)`` of every live process, ``fields`` being /proc/<pid>/stat after the
+    name: state, ppid, pgrp, ... (utime and stime at 11 and 12). A process gone meanwhile
+    is skipped."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        yield int(entry.name), fields
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, then restore (or remove) each one."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

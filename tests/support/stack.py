@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from mlflow import MlflowClient
+
 from mlproject.config import ENV_VARS
+from mlproject.logstore import contract
 from sidecar.config import SIDECAR_ENV_VARS
 from tests.support.processes import (
     REPO_ROOT,
@@ -169,3 +172,17 @@ def start_tracking_server(tracking_uri: str, workdir: Path, port: int | None = N
     server = Server(process=process, port=port, log_path=log_path)
     wait_for_http(f"{server.url}/health", timeout=120, process=process, log_path=log_path)
     return server
+
+
+def trial_registry(folder: Path, name: str = "iris-classifier") -> str:
+    """A local registry in ``folder`` for a trial: versions 1 and 2 of ``name``, @champion 1,
+    @challenger 2, canary 10 %; no model files behind them. Its tracking URI."""
+    uri = sqlite_tracking_uri(folder)
+    client = MlflowClient(uri, uri)
+    client.create_registered_model(name)
+    for _ in range(2):
+        client.create_model_version(name, source=str(folder / "model"))
+    client.set_registered_model_alias(name, contract.CHAMPION, "1")
+    client.set_registered_model_alias(name, contract.CHALLENGER, "2")
+    client.set_registered_model_tag(name, contract.CANARY_PERCENT_TAG, "10")
+    return uri

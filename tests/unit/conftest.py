@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-
 import mlflow
 import pytest
 
 from mlproject.candidates import CANDIDATES
 from mlproject.data import load_dataset, split_dataset
 from mlproject.packaging import save_model
-from tests.support.processes import REPO_ROOT
-
-
-@contextmanager
-def _environment(**values):
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+from tests.support.processes import REPO_ROOT, environment
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +25,7 @@ def saved_model_path(tmp_path_factory, iris_split):
     )
     path = tmp_path_factory.mktemp("model") / "iris-pyfunc"
     # Saving runs predict on the input example; that is not traffic.
-    with _environment(IRIS_PREDICTION_LOGGING="false"):
+    with environment(IRIS_PREDICTION_LOGGING="false"):
         save_model(path, estimator, iris_split, "iris-classifier", "test-digest")
     return path
 
@@ -50,5 +33,5 @@ def saved_model_path(tmp_path_factory, iris_split):
 @pytest.fixture(scope="session")
 def loaded_model(saved_model_path):
     """The saved pyfunc loaded the way a scoring server loads it, logging off."""
-    with _environment(IRIS_PREDICTION_LOGGING="false", IRIS_MODEL_VERSION="7"):
+    with environment(IRIS_PREDICTION_LOGGING="false", IRIS_MODEL_VERSION="7"):
         return mlflow.pyfunc.load_model(str(saved_model_path))

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from mlflow import MlflowClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlproject.logstore import contract, tables
+from tests.support.stack import trial_registry
 
 NAME = "iris-classifier"
 
@@ -18,16 +18,7 @@ NAME = "iris-classifier"
 @pytest.fixture(scope="module")
 def registry_uri(tmp_path_factory):
     """A local registry: versions 1 and 2, @champion 1, @challenger 2, canary 10 %."""
-    folder = tmp_path_factory.mktemp("registry")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    client = MlflowClient(uri, uri)
-    client.create_registered_model(NAME)
-    for _ in range(2):
-        client.create_model_version(NAME, source=str(folder / "model"))
-    client.set_registered_model_alias(NAME, contract.CHAMPION, "1")
-    client.set_registered_model_alias(NAME, contract.CHALLENGER, "2")
-    client.set_registered_model_tag(NAME, contract.CANARY_PERCENT_TAG, "10")
-    return uri
+    return trial_registry(tmp_path_factory.mktemp("registry"), NAME)
 
 
 def seed_trial(engine, pairs: list[tuple[str, str, str | None]], unscored: int = 0) -> None:
