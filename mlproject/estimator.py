@@ -12,11 +12,15 @@ from typing import Any, Protocol
 import numpy as np
 
 
-class Classifier(Protocol):
-    """A fitted classifier: class probabilities per row, columns in ``classes_`` order."""
-
-    classes_: np.ndarray
+class ProbabilityModel(Protocol):
+    """Anything that gives class probabilities per row (what the served model calls)."""
 
     def predict_proba(self, features: Any) -> np.ndarray:
         """Probabilities per row of ``features`` (a DataFrame or an array of FEATURES)."""
         ...
+
+
+class Classifier(ProbabilityModel, Protocol):
+    """A fitted classifier: class probabilities per row, columns in ``classes_`` order."""
+
+    classes_: np.ndarray

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from mlproject.config import FEATURES
+from mlproject.estimator import Classifier, ProbabilityModel
 
 
-def array_estimator(estimator):
+def array_estimator(estimator: Classifier) -> ProbabilityModel:
     """The estimator fed plain arrays in FEATURES order, when that is provably the same.
 
     A scikit-learn estimator fitted on a DataFrame re-checks column names on every call
@@ -42,7 +43,7 @@ def array_estimator(estimator):
 class FrameFed:
     """Gives an estimator the DataFrame it was fitted with."""
 
-    def __init__(self, estimator) -> None:
+    def __init__(self, estimator: Classifier) -> None:
         self.estimator = estimator
 
     def predict_proba(self, values: np.ndarray) -> np.ndarray:
