@@ -29,7 +29,7 @@ from mlproject.logstore import counters as c
 from mlproject.logstore import create_store_engine, immediate_transaction, tables
 from mlproject.logstore.ids import id_strings
 from mlproject.logstore.load import Batch, load
-from mlproject.logstore.tables import LATENCY_BUCKETS
+from mlproject.logstore.metrics import LATENCY_BUCKETS
 
 MODEL = "iris-classifier"
 DAYS = 30

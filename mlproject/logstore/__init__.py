@@ -1,7 +1,7 @@
 """The prediction log store, written through an on-disk spool, read by the sidecar.
 
 Map of the package:
-  tables       SQLAlchemy Core tables of the schema (and LATENCY_BUCKETS)
+  tables       SQLAlchemy Core tables of the schema
   migrations   alembic environment and revisions that create that schema
   schema       alembic config built in code; revision checks; upgrade on a connection
   engine       create_store_engine (SQLite WAL tuning, migrate on first use, safe across

@@ -31,7 +31,7 @@ from mlproject.logstore.contract import (
 from mlproject.logstore.frames import Predictions
 from mlproject.logstore.ids import id_strings
 from mlproject.logstore.load import Batch, Row
-from mlproject.logstore.tables import LATENCY_BUCKETS
+from mlproject.logstore.metrics import LATENCY_BUCKETS
 
 _BOUNDS = np.array([*LATENCY_BUCKETS, math.inf])
 _TEXT_LIMITS = {"model_name": 200, "model_version": 50, "run_id": 64, "request_id": 200}

@@ -45,6 +45,7 @@ from mlproject.logstore.metrics import (  # noqa: I001
     FEEDBACK_UNMATCHED_TOTAL as FEEDBACK_UNMATCHED_TOTAL,
     GAUGES as GAUGES,
     LABEL_DELAY as LABEL_DELAY,
+    LATENCY_BUCKETS as LATENCY_BUCKETS,
     LIVE_ACCURACY as LIVE_ACCURACY,
     LIVE_ACCURACY_BY_ROLE as LIVE_ACCURACY_BY_ROLE,
     LIVE_ACCURACY_LABELLED as LIVE_ACCURACY_LABELLED,
@@ -63,7 +64,6 @@ from mlproject.logstore.metrics import (  # noqa: I001
     ZERO_WHEN_ABSENT as ZERO_WHEN_ABSENT,
     Metric as Metric,
 )
-from mlproject.logstore.tables import LATENCY_BUCKETS as LATENCY_BUCKETS  # re-exported
 
 # ---- model_switches.outcome ------------------------------------------------------------------
 SWITCHED = "switched"  # a new version took traffic

@@ -195,3 +195,23 @@ GAUGES: tuple[Metric, ...] = (
     # the trial's, but LIVE_ACCURACY_BY_ROLE (a second label set of LIVE_ACCURACY)
     *TRIAL_GAUGES[1:],
 )
+
+
+# Histogram buckets (seconds) for iris_prediction_duration_seconds, kept cumulative in
+# ``counters`` as metric "iris_prediction_duration_seconds_bucket" with label "le".
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)

@@ -232,22 +232,3 @@ challenger_decisions = Table(
     Column("action", String(32), nullable=True),
     Index("ix_challenger_decisions_decided_at", "decided_at"),
 )
-
-# Histogram buckets (seconds) for iris_prediction_duration_seconds, kept cumulative in
-# ``counters`` as metric "iris_prediction_duration_seconds_bucket" with label "le".
-LATENCY_BUCKETS: tuple[float, ...] = (
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)

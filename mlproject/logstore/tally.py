@@ -20,7 +20,7 @@ import numpy as np
 
 from mlproject.logstore import counters as c
 from mlproject.logstore.contract import DURATION_BUCKET, DURATION_COUNT
-from mlproject.logstore.tables import LATENCY_BUCKETS
+from mlproject.logstore.metrics import LATENCY_BUCKETS
 
 ROWS, LATENCY_COUNT, LATENCY_SUM_NS = 0, 1, 2
 _BOUNDS = np.array([*LATENCY_BUCKETS, math.inf])

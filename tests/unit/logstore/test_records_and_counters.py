@@ -10,7 +10,7 @@ from prometheus_client.utils import floatToGoString
 from mlproject.logstore import immediate_transaction, increment_counters, labels_key
 from mlproject.logstore import read_counters as read
 from mlproject.logstore.counters import DURATION_BUCKET, go_float, latency_deltas
-from mlproject.logstore.tables import LATENCY_BUCKETS
+from mlproject.logstore.metrics import LATENCY_BUCKETS
 from tests.support.records import prediction_record as prediction
 
 
