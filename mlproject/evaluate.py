@@ -14,16 +14,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import joblib
-import matplotlib
-
-matplotlib.use("Agg")  # training runs headless; never ask for a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import mlflow  # noqa: E402
-import numpy.typing as npt  # noqa: E402
-import pandas as pd  # noqa: E402
-from mlflow.pyfunc import PyFuncModel  # noqa: E402
-from sklearn.metrics import (  # noqa: E402
+import mlflow
+import numpy.typing as npt
+import pandas as pd
+from matplotlib.figure import Figure  # no pyplot: no backend, no global figure state
+from mlflow.pyfunc import PyFuncModel
+from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
@@ -31,11 +27,11 @@ from sklearn.metrics import (  # noqa: E402
     recall_score,
 )
 
-from mlproject.config import CLASSES, FEATURES  # noqa: E402
-from mlproject.cv_differences import repeated_cv_differences  # noqa: E402
-from mlproject.data import LABEL, Split  # noqa: E402
-from mlproject.estimator import Classifier  # noqa: E402
-from mlproject.gate import (  # noqa: E402
+from mlproject.config import CLASSES, FEATURES
+from mlproject.cv_differences import repeated_cv_differences
+from mlproject.data import LABEL, Split
+from mlproject.estimator import Classifier
+from mlproject.gate import (
     ALPHA,
     PROMOTED,
     GateVerdict,
@@ -70,7 +66,8 @@ def write_confusion_matrix(
     matrix = confusion_matrix(y_true, y_pred, labels=list(CLASSES))
     json_path = folder / "confusion_matrix.json"
     json_path.write_text(json.dumps({"labels": list(CLASSES), "matrix": matrix.tolist()}, indent=2))
-    figure, axes = plt.subplots(figsize=(4.5, 4))
+    figure = Figure(figsize=(4.5, 4))
+    axes = figure.subplots()
     axes.imshow(matrix, cmap="Blues")
     axes.set_xticks(range(len(CLASSES)), CLASSES, rotation=30)
     axes.set_yticks(range(len(CLASSES)), CLASSES)
@@ -81,7 +78,6 @@ def write_confusion_matrix(
     figure.tight_layout()
     png_path = folder / "confusion_matrix.png"
     figure.savefig(png_path, dpi=100)
-    plt.close(figure)
     return [json_path, png_path]
 
 
