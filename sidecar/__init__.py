@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
+# Imported before any request thread runs. First imported by two request threads at once
+# (MLflow's client in one, a query's literal coercion in the other), it left one of them a
+# partially initialised sqlalchemy.orm.exc: AttributeError, a 500 (seen in CI).
+import sqlalchemy.orm  # noqa: F401
 from flask import Flask
 
 from mlproject.logstore import create_store_engine
