@@ -65,7 +65,7 @@ def reads(n: int, since: str) -> dict[str, str]:
 def timed_get(base: str, path: str) -> float:
     """Seconds for one GET (read to the end); raises on a non-200."""
     started = time.perf_counter()
-    with urllib.request.urlopen(base + path, timeout=120) as response:  # nosec B310 - our own sidecar on 127.0.0.1
+    with urllib.request.urlopen(base + path, timeout=120) as response:  # nosec B310 # our own sidecar, 127.0.0.1
         response.read()
         if response.status != 200:
             raise RuntimeError(f"{path}: HTTP {response.status}")

@@ -223,7 +223,7 @@ def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[
                 copy.write_row(row)
         return
     marks = ", ".join("?" * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # nosec B608 - our names
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # nosec B608 # our own names
     conn.exec_driver_sql(sql, rows)
 
 
