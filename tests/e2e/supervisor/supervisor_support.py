@@ -88,17 +88,19 @@ class RegistryWatch:
             time.sleep(0.1)
 
 
-def stale_answers(load: Load, sequence: list[str]) -> list:
+def stale_answers(load: Load, sequence: list[str], moved_at: list[float]) -> list:
     """Answers from a version that no longer served when their request was sent.
 
-    ``sequence`` is the order versions served in (e.g. 1, 2, 1). Version k began serving
-    at the first answer from it after version k-1 began; a request sent after that must
-    be answered by version k, or by version k+1 if that one began before the answer.
+    ``sequence`` is the order versions served in (e.g. 1, 2, 1), ``moved_at`` when the test
+    moved the registry to each next one. Version k began serving at its first answer to a
+    request sent after its move (so a slow answer from v1 draining after v2 began is not
+    taken for v1's return); a request sent after that must be answered by version k, or by
+    version k+1 if that one began before the answer.
     """
     results = sorted(load.succeeded(), key=lambda o: o.answered)
     began = [0.0]
-    for version in sequence[1:]:
-        first = next(o for o in results if o.version == version and o.answered > began[-1])
+    for version, moved in zip(sequence[1:], moved_at, strict=True):
+        first = next(o for o in results if o.version == version and o.sent >= moved)
         began.append(first.answered)
     stale = []
     for outcome in results:

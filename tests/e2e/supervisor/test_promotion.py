@@ -39,16 +39,16 @@ def test_moving_the_alias_and_back_switches_live_and_mirrors_the_stage(registry,
     supervisor = start_supervisor()
     with RegistryWatch(registry["tracking_uri"]) as watch, Load(supervisor.url) as load:
         load.wait_for_count(20)
-        moved = time.monotonic()
+        moves = [time.monotonic()]
         set_alias(registry, "2")
-        to_v2 = load.wait_for_version("2", moved, SWITCH_DEADLINE)
+        to_v2 = load.wait_for_version("2", moves[0], SWITCH_DEADLINE)
         wait_for_one_scoring_process(supervisor)
-        moved = time.monotonic()
+        moves.append(time.monotonic())
         set_alias(registry, "1")
-        back_to_v1 = load.wait_for_version("1", moved, SWITCH_DEADLINE)
+        back_to_v1 = load.wait_for_version("1", moves[1], SWITCH_DEADLINE)
         load.wait_for_count(len(load.results) + 20)
     assert load.failures() == []
-    assert stale_answers(load, ["1", "2", "1"]) == []
+    assert stale_answers(load, ["1", "2", "1"], moves) == []
     assert registry_view(client_of(registry)) == ("1", ["1"])
     assert watch.longest <= 3 * POLL, f"alias and stage disagreed for {watch.longest:.1f}s"
     rows = supervisor.switches()
@@ -69,15 +69,15 @@ def test_moving_the_stage_without_archiving_switches_live_and_mirrors_the_alias(
     supervisor = start_supervisor()
     with RegistryWatch(registry["tracking_uri"]) as watch, Load(supervisor.url) as load:
         load.wait_for_count(20)
-        moved = time.monotonic()
+        moves = [time.monotonic()]
         set_stage(registry, "2", archive=False)  # v1 stays in Production too, for now
-        load.wait_for_version("2", moved, SWITCH_DEADLINE)
+        load.wait_for_version("2", moves[0], SWITCH_DEADLINE)
         wait_for_one_scoring_process(supervisor)
-        moved = time.monotonic()
+        moves.append(time.monotonic())
         set_stage(registry, "1", archive=True)
-        load.wait_for_version("1", moved, SWITCH_DEADLINE)
+        load.wait_for_version("1", moves[1], SWITCH_DEADLINE)
     assert load.failures() == []
-    assert stale_answers(load, ["1", "2", "1"]) == []
+    assert stale_answers(load, ["1", "2", "1"], moves) == []
     assert registry_view(client_of(registry)) == ("1", ["1"])
     assert watch.longest <= 3 * POLL, f"alias and stage disagreed for {watch.longest:.1f}s"
     rows = supervisor.switches()
