@@ -32,6 +32,8 @@ pytestmark = pytest.mark.slow
 REGISTRY_OUTAGE = 6.0  # seconds the tracking server stays down
 
 
+# In the full run (-m full): 50 s; make test keeps the download-retry outage test below.
+@pytest.mark.full
 def test_a_promotion_while_the_tracking_server_is_down_is_served_once_it_returns(
     registry, start_supervisor, tmp_path
 ):

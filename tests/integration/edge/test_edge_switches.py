@@ -55,8 +55,10 @@ def test_twenty_switches_between_two_live_versions_fail_nothing_and_leave_no_sta
     print(f"{SWITCHES} switches, {len(results)} requests, 0 failed, 0 stale")
 
 
-def test_twenty_switches_that_stop_the_old_process_each_time_fail_nothing(
-    edge_factory, model_path, tmp_path
+# make test runs ten (a bounded slice, ~30 s); the full run (-m full) twenty.
+@pytest.mark.parametrize("switches", [10, pytest.param(SWITCHES, marks=pytest.mark.full)])
+def test_switches_that_stop_the_old_process_each_time_fail_nothing(
+    edge_factory, model_path, tmp_path, switches
 ):
     stack = edge_factory(versions=("1",))
     serving = stack.processes[0]
@@ -64,7 +66,7 @@ def test_twenty_switches_that_stop_the_old_process_each_time_fail_nothing(
     with Load(stack.url) as load:
         load.wait_for_count(50)
         spares: list = []
-        for index in range(SWITCHES):
+        for index in range(switches):
             if not spares:  # five at a time: starting them one by one takes minutes
                 first = index + 2
                 spares = _start_many(model_path, range(first, first + 5), stack, tmp_path)
@@ -76,8 +78,8 @@ def test_twenty_switches_that_stop_the_old_process_each_time_fail_nothing(
     results = load.snapshot()
     assert load.failures() == []
     assert load.stale_answers(moments) == []
-    assert len({o.version for o in results}) == SWITCHES + 1
-    print(f"{SWITCHES} switches with stops, {len(results)} requests, 0 failed, 0 stale")
+    assert len({o.version for o in results}) == switches + 1
+    print(f"{switches} switches with stops, {len(results)} requests, 0 failed, 0 stale")
 
 
 def _start_many(model_path, versions, stack, tmp_path) -> list:
