@@ -53,7 +53,7 @@ def _read(sock: socket.socket, timeout: float) -> tuple[int | None, bytes, float
 
 
 def cut_body(port: int) -> dict:
-    from tests.support.edge import connect
+    from tests.support.raw_http import connect
 
     body = _csv_body(1000)
     head = (
@@ -68,7 +68,7 @@ def cut_body(port: int) -> dict:
 
 
 def absurd_length(port: int) -> dict:
-    from tests.support.edge import connect
+    from tests.support.raw_http import connect
 
     head = (
         b"POST /invocations HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\n"
@@ -81,7 +81,7 @@ def absurd_length(port: int) -> dict:
 
 
 def slow_header(port: int) -> dict:
-    from tests.support.edge import connect
+    from tests.support.raw_http import connect
 
     with connect(port) as sock:
         sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: edge\r\n")
@@ -118,7 +118,7 @@ def valid_request_times(url: str, count: int = 50) -> list[float]:
 
 def under_slow_clients(port: int, url: str, clients: int = 200) -> dict:
     """Valid requests timed while ``clients`` connections each hold half a header."""
-    from tests.support.edge import connect
+    from tests.support.raw_http import connect
 
     sockets = []
     for _ in range(clients):
