@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Databases found ready: MLflow's tables, once there, stay (a reader asks on every call, and
+# each check opens an engine and inspects the schema).
+_READY: set[str] = set()
+
 
 def sqlite_store_ready(tracking_uri: str) -> bool:
     """False for a ``sqlite:///`` URI whose file or tables are not all there; True otherwise."""
-    if not tracking_uri.startswith("sqlite:///"):
+    if not tracking_uri.startswith("sqlite:///") or tracking_uri in _READY:
         return True
     path = Path(tracking_uri.removeprefix("sqlite:///"))
-    return path.exists() and _mlflow_tables_exist(path)
+    if path.exists() and _mlflow_tables_exist(path):
+        _READY.add(tracking_uri)
+        return True
+    return False
 
 
 def _mlflow_tables_exist(path: Path) -> bool:
